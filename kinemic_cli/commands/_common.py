@@ -1,0 +1,121 @@
+"""What every command shares: option aliases, the output sink, errors, config files.
+
+- Data goes to stdout, logs/progress/warnings to stderr; ``--json`` prints one compact JSON
+  document on stdout and switches progress bars off.
+- Library errors (:class:`KinemicError`) become ``Error: <one line>`` on stderr and exit
+  status 1; ``--debug`` (or ``KINEMIC_DEBUG=1``) shows the traceback instead.
+- ``--config file.yaml`` supplies option values; flags given on the command line win.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import click
+import typer
+from click.core import ParameterSource
+from rich.console import Console
+
+from ..config import load_config_file
+from ..errors import KinemicError
+from ..progress import progress_enabled
+from ..store import MotionStore, default_store_path
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+# ---------------------------------------------------------------- shared option aliases
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option("--store", help="Motion store file (default: $KINEMIC_STORE or ./kinemic.h5).", show_default=False),
+]
+CollectionOpt = Annotated[
+    Optional[str], typer.Option("--collection", help="Collection name in the store (default: the dataset name).")
+]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Run folder for checkpoints, config and metrics.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same numbers.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+PresetOpt = Annotated[str, typer.Option("--preset", help="Model size: tiny (tests), small (CPU), paper.")]
+MaxStepsOpt = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many optimisation steps.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the last complete checkpoint/part.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout; no progress bars.")]
+ConfigOpt = Annotated[
+    Optional[Path], typer.Option("--config", help="YAML file of option values; command-line flags override it.")
+]
+
+
+def open_store(path: Optional[Path]) -> MotionStore:
+    return MotionStore(path or default_store_path())
+
+
+def _debug_enabled() -> bool:
+    if os.environ.get("KINEMIC_DEBUG", "") not in ("", "0"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def command(fn: Callable) -> Callable:
+    """Wrap a command: one-line errors, progress off under ``--json``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        json_mode = bool(kwargs.get("json_output", False))
+        try:
+            with progress_enabled(not json_mode):
+                return fn(*args, **kwargs)
+        except KinemicError as exc:
+            if _debug_enabled():
+                traceback.print_exc()
+            stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True) if not json_mode else print(
+                f"Error: {exc}", file=sys.stderr
+            )
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            print("Error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def apply_config(ctx: typer.Context, values: dict[str, Any], config: Optional[Path]) -> dict[str, Any]:
+    """Fill options the user did not type from ``--config``; return the resolved values."""
+    resolved = dict(values)
+    if config is None:
+        return resolved
+    ignore = {"config", "json_output"}
+    file_values = load_config_file(config, [k for k in values if k not in ignore])
+    for key, value in file_values.items():
+        source = ctx.get_parameter_source(key)
+        if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            resolved[key] = value
+    return resolved
+
+
+def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str | None = None) -> None:
+    """Print a command's result: JSON on stdout under ``--json``, else the human view."""
+    if json_output:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+        sys.stdout.flush()
+    elif callable(human):
+        human(stdout)
+    elif human is not None:
+        stdout.print(human, highlight=False)
+    else:
+        stdout.print_json(json.dumps(result, default=str))
+
+
+def info(message: str, json_output: bool = False) -> None:
+    """A log line on stderr (suppressed under ``--json``)."""
+    if not json_output:
+        stderr.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]Warning:[/] {message}", highlight=False)

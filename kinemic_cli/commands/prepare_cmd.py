@@ -1,0 +1,133 @@
+"""``kinemic prepare``: a dataset (real or the demo world) -> a store collection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import KinemicError
+from ..plugins import PrepareRequest, list_adapters
+from ..prepare import prepare_dataset
+from ..splits import make_fewshot_split
+from ._common import CollectionOpt, ConfigOpt, JsonOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise KinemicError(f"--option expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _list(json_output: bool) -> None:
+    entries = list_adapters()
+
+    def human(console) -> None:
+        table = Table(title="dataset adapters (entry-point group kinemic.datasets)")
+        table.add_column("name")
+        table.add_column("description")
+        table.add_column("package")
+        for e in entries:
+            table.add_row(e.name, e.description if e.error is None else f"[red]failed to load: {e.error}[/]", e.distribution)
+        console.print(table)
+
+    emit({"datasets": [e.__dict__ for e in entries]}, json_output, human)
+
+
+@command
+def prepare(
+    ctx: typer.Context,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset adapter name (see --list).")] = None,
+    root: Annotated[Optional[Path], typer.Option("--root", help="Folder or file of the dataset release.")] = None,
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    persons: Annotated[Optional[int], typer.Option("--persons", help="Bodies kept per clip (adapter default if unset).")] = None,
+    classes: Annotated[Optional[str], typer.Option("--classes", help="Comma-separated classes to keep (ids or names).")] = None,
+    skeleton: Annotated[Optional[str], typer.Option("--skeleton", help="Skeleton of the input files (custom data).")] = None,
+    skeleton_file: Annotated[Optional[Path], typer.Option("--skeleton-file", help="YAML skeleton of the input files.")] = None,
+    to_skeleton: Annotated[Optional[str], typer.Option("--to-skeleton", help="Convert clips to this skeleton via a joint map (e.g. smpl22).")] = None,
+    seed: SeedOpt = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel reader processes (adapters that support it).")] = 1,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Read at most this many clips (quick looks).")] = None,
+    option: Annotated[List[str], typer.Option("--option", "-o", help="Adapter-specific key=value (repeatable).")] = [],
+    on_error: Annotated[str, typer.Option("--on-error", help="skip: report bad files at the end; fail: stop at the first.")] = "skip",
+    shots: Annotated[Optional[int], typer.Option("--shots", help="Also draw a few-shot split with this many clips per class.")] = None,
+    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split the shots come from (default: the first).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing collection of that name.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the installed dataset adapters and exit.")] = False,
+    config: ConfigOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Read a dataset into a collection of the motion store (and optionally draw few-shot splits)."""
+    if list_:
+        return _list(json_output)
+    values = apply_config(ctx, dict(locals_without(locals(), "ctx")), config)
+    if not values["dataset"]:
+        raise KinemicError("--dataset is required (see `kinemic prepare --list`)")
+    request = PrepareRequest(
+        root=Path(values["root"]) if values["root"] else None,
+        persons=values["persons"],
+        classes=[c.strip() for c in str(values["classes"]).split(",") if c.strip()] if values["classes"] else None,
+        skeleton=values["skeleton"],
+        skeleton_file=Path(values["skeleton_file"]) if values["skeleton_file"] else None,
+        seed=int(values["seed"]),
+        workers=int(values["workers"]),
+        limit=values["limit"],
+        options=_parse_options(list(values["option"] or [])),
+    )
+    st = open_store(values["store"])
+    report = prepare_dataset(values["dataset"], request, st, collection=values["collection"],
+                             convert_to=values["to_skeleton"], on_error=values["on_error"], overwrite=values["overwrite"])
+    result = report.as_dict()
+    result["store"] = str(st.path)
+    if values["shots"]:
+        name, idx = make_fewshot_split(st, report.collection, shots=int(values["shots"]), seed=int(values["seed"]),
+                                       protocol=values["protocol"])
+        result["fewshot_split"] = {"name": name, "clips": int(len(idx))}
+
+    def human(console) -> None:
+        table = Table(title=f"prepared {report.collection} from {report.dataset} in {report.seconds:.1f}s")
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        table.add_row("clips read", str(report.clips))
+        table.add_row("frames", str(report.frames))
+        for reason, n in report.skipped_by_reason.items():
+            table.add_row(f"skipped: {reason}", str(n))
+        for split, n in report.per_split.items():
+            table.add_row(f"split {split}", str(n))
+        if "fewshot_split" in result:
+            table.add_row(f"split {result['fewshot_split']['name']}", str(result["fewshot_split"]["clips"]))
+        table.add_row("classes", str(len(report.per_class)))
+        console.print(table)
+        for s in report.skipped[:50]:
+            console.print(f"  skipped {s.path}: {s.reason}" + (f" ({s.detail})" if s.detail else ""), highlight=False)
+        if len(report.skipped) > 50:
+            console.print(f"  ... and {len(report.skipped) - 50} more (see `kinemic store info {report.collection} --json`)")
+
+    emit(result, json_output, human)
+
+
+def locals_without(values: dict, *names: str) -> dict:
+    return {k: v for k, v in values.items() if k not in names}
+
+
+@command
+def split(
+    collection: Annotated[str, typer.Argument(help="Collection to draw the split from.")],
+    shots: Annotated[int, typer.Option("--shots", help="Clips per class.")],
+    seed: SeedOpt = 0,
+    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split is used (default: first).")] = None,
+    store: StoreOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Draw a reproducible few-shot split from the training side and store it."""
+    st = open_store(store)
+    name, idx = make_fewshot_split(st, collection, shots=shots, seed=seed, protocol=protocol)
+    emit({"collection": collection, "split": name, "clips": int(len(idx))}, json_output,
+         f"{collection}: split {name} with {len(idx)} clips")
