@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from . import __version__
 from .commands import prepare_cmd, render_cmd, store_cmd
+from .commands import adapt_cmd
+from .commands import evaluate_cmd, har_cmd
 
 app = typer.Typer(
     name="kinemic",
@@ -30,12 +33,17 @@ def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     """kinemic: turn a few real skeleton clips per class into many synthetic ones."""
+    if debug:  # read by the error handler of every command (and inherited by torchrun workers)
+        os.environ["KINEMIC_DEBUG"] = "1"
 
 
 app.command("prepare")(prepare_cmd.prepare)
 app.command("split")(prepare_cmd.split)
 app.command("render")(render_cmd.render)
 app.add_typer(store_cmd.app, name="store")
+app.command("adapt")(adapt_cmd.adapt)
+app.command("train-har")(har_cmd.train_har)
+app.command("evaluate")(evaluate_cmd.evaluate)
 
 
 def main() -> None:

@@ -17,9 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
-import click
 import typer
-from click.core import ParameterSource
 from rich.console import Console
 
 from ..config import load_config_file
@@ -55,10 +53,8 @@ def open_store(path: Optional[Path]) -> MotionStore:
 
 
 def _debug_enabled() -> bool:
-    if os.environ.get("KINEMIC_DEBUG", "") not in ("", "0"):
-        return True
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.find_root().params.get("debug"))
+    """``kinemic --debug`` sets ``KINEMIC_DEBUG=1`` in its callback; users may set it too."""
+    return os.environ.get("KINEMIC_DEBUG", "") not in ("", "0")
 
 
 def command(fn: Callable) -> Callable:
@@ -92,8 +88,10 @@ def apply_config(ctx: typer.Context, values: dict[str, Any], config: Optional[Pa
     ignore = {"config", "json_output"}
     file_values = load_config_file(config, [k for k in values if k not in ignore])
     for key, value in file_values.items():
+        # Compare by name: recent Typer vendors its own click, whose ParameterSource enum is a
+        # different class from click.core's.
         source = ctx.get_parameter_source(key)
-        if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
             resolved[key] = value
     return resolved
 

@@ -1,0 +1,111 @@
+"""Step time, peak RSS and trainable parameters of kinemic vs finetune vs lora adaptation.
+
+    python bench/adapt_bench.py [--steps 4] [--presets small,paper] [--threads 2]
+
+Each (preset, method) runs in its own process so its peak RSS is its own.  Batch 30,
+target clips of 60 frames, mined source clips of 150 frames, 263-d features (HumanML3D),
+384-d text embeddings.  The backbone is ``kinemic_cli.models.denoiser`` when it is in
+the tree (its ``build_denoiser(preset, features=..., text_dim=...)``), else the MDM-shaped
+transformer of ``tests/adapt_support.py`` at the DESIGN sizes (paper: D=512, 8 layers, 4
+heads, FF 1024; small: D=256, 4 layers, 4 heads, FF 512); the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SIZES = {"small": dict(dim=256, layers=4, heads=4, ff=512), "paper": dict(dim=512, layers=8, heads=4, ff=1024)}
+FEATURES, TEXT_DIM, BATCH, TARGET_T, SOURCE_T, CLASSES = 263, 384, 30, 60, 150, 10
+
+
+def _backbone(preset: str):
+    try:
+        from kinemic_cli.models.denoiser import build_denoiser  # issue 4, when present
+
+        model = build_denoiser(preset, features=FEATURES, text_dim=TEXT_DIM)
+        return model, getattr(model, "latent_dim", SIZES[preset]["dim"]), "kinemic_cli.models.denoiser"
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from adapt_support import TinyDenoiser
+
+        return TinyDenoiser(FEATURES, text_dim=TEXT_DIM, **SIZES[preset]), SIZES[preset]["dim"], "MDM-shaped stand-in"
+
+
+def run_one(preset: str, method: str, steps: int) -> dict:
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from adapt_support import cosine_add_noise
+
+    from kinemic_cli.adapt_config import resolve_adapt_config
+    from kinemic_cli.adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
+    from kinemic_cli.adapt_prior import PriorHandle
+    from kinemic_cli.adapted_model import build_student
+    from kinemic_cli.skeletons import SMPL22
+
+    torch.manual_seed(0)
+    model, latent, backbone = _backbone(preset)
+    handle = PriorHandle(model=model, device=torch.device("cpu"), add_noise=cosine_add_noise(50), num_timesteps=50,
+                         skeleton=SMPL22, fps=20.0, max_frames=196, to_features=None, encode_text=None,
+                         latent_dim=latent, preset=preset, source_collection=None, weights_hash="")
+    config = resolve_adapt_config(dict(dataset="bench", prior="-", method=method), preset=preset)
+    student = build_student(handle, config, num_classes=CLASSES)
+    optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    objective = AdaptObjective(model, add_noise=handle.add_noise, num_timesteps=50, switches=LossSwitches(),
+                               lora=student.lora, mic=student.mic, memory_bank=student.memory_bank,
+                               mining=method == "kinemic")
+    g = torch.Generator().manual_seed(0)
+    batch = AdaptBatch(target=torch.randn(BATCH, TARGET_T, FEATURES, generator=g),
+                       target_mask=torch.ones(BATCH, TARGET_T, dtype=torch.bool),
+                       labels=torch.arange(BATCH) % CLASSES, class_text=torch.randn(BATCH, TEXT_DIM, generator=g),
+                       source=torch.randn(BATCH, SOURCE_T, FEATURES, generator=g),
+                       source_mask=torch.ones(BATCH, SOURCE_T, dtype=torch.bool),
+                       source_text=torch.randn(BATCH, TEXT_DIM, generator=g))
+    times = []
+    for i in range(steps + 1):  # first step is warm-up
+        start = time.perf_counter()
+        student.train()
+        terms = objective(batch)
+        optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), 1.0)
+        optimizer.step()
+        if i:
+            times.append(time.perf_counter() - start)
+    total = sum(p.numel() for p in model.parameters())
+    return {"preset": preset, "method": method, "backbone": backbone, "step_s": sum(times) / len(times),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "trainable": student.trainable_count(), "base_params": total, "torch_threads": torch.get_num_threads()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--presets", default="small,paper")
+    parser.add_argument("--methods", default="kinemic,finetune,lora")
+    parser.add_argument("--one", nargs=2, metavar=("PRESET", "METHOD"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(*args.one, args.steps)))
+        return
+    print(f"batch {BATCH}, target {TARGET_T} frames, source {SOURCE_T} frames, {FEATURES}-d features, "
+          f"{os.cpu_count()} CPU cores")
+    print(f"{'preset':7} {'method':9} {'step s':>8} {'peak RSS MB':>12} {'trainable':>12} {'base params':>12}  backbone")
+    for preset in args.presets.split(","):
+        for method in args.methods.split(","):
+            proc = subprocess.run([sys.executable, __file__, "--one", preset, method, "--steps", str(args.steps)],
+                                  capture_output=True, text=True, check=True)
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"{preset:7} {method:9} {r['step_s']:8.3f} {r['peak_rss_mb']:12.0f} {r['trainable']:12,} "
+                  f"{r['base_params']:12,}  {r['backbone']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

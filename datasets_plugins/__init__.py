@@ -1,0 +1,1 @@
+"""Dataset adapters shipped with kinemic, registered through the same entry points as third-party ones."""

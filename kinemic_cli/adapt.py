@@ -1,0 +1,243 @@
+"""``kinemic adapt``: distil the text-to-motion prior into a few-shot action-to-motion generator.
+
+:func:`run_adaptation` is the whole pipeline behind the command: few-shot split ->
+soft-positive mining (KineMIC only) -> student (frozen prior + LoRA + new action table,
+or the full model for ``finetune``) -> training loop -> run folder.  The loop is short on
+purpose: the losses come from :class:`~kinemic_cli.adapt_losses.AdaptObjective`, the
+batches from :class:`~kinemic_cli.adapt_data.BatchSampler`, the files from
+:mod:`~kinemic_cli.adapt_outputs` and :mod:`~kinemic_cli.adapted_model`.
+
+Resume is bit-identical: the checkpoint holds the trainable tensors, the optimizer, the
+MIC module, the memory bank, the step and every RNG state (torch and the numpy batch
+Generator), and nothing in a step depends on wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .adapt_config import RESUME_FREE_KEYS, AdaptConfig
+from .adapt_data import BatchSampler, load_fewshot_clips, prepare_joints
+from .adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
+from .adapt_outputs import MetricsLog, plot_loss_curves, render_mined_windows
+from .adapt_prior import PriorHandle, load_prior_handle
+from .adapted_model import build_student, save_adapted
+from .checkpoints import load_state, rng_state, save_state, set_rng_state, state_exists
+from .config import save_resolved_config
+from .distributed import resolve_device
+from .errors import KinemicError
+from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
+from .progress import progress_task
+from .provenance import collect_provenance
+from .splits import make_fewshot_split
+from .store import MotionStore
+
+__all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass
+class AdaptResult:
+    out: str
+    method: str
+    steps: int
+    resumed_from: int
+    final_losses: dict[str, float]
+    trainable_parameters: int
+    classes: list[str]
+    shots: int
+    seconds: float
+    seconds_per_step: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _target_classes(coll, labels: np.ndarray) -> tuple[list[int], list[str]]:
+    present = sorted(set(int(v) for v in labels))
+    return present, [coll.class_names[c] if c < len(coll.class_names) else f"class{c}" for c in present]
+
+
+def mine_for_run(config: AdaptConfig, store: MotionStore, prior: PriorHandle, class_names: list[str]) -> MiningResult:
+    """Class captions (template or file) and the top-k source windows of every class."""
+    overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
+    captions = class_captions(class_names, overrides, template=config.caption_template)
+    source_name = config.source or prior.source_collection
+    if not source_name:
+        raise KinemicError("--source: the prior does not record its training collection; name the captioned source collection")
+    if not store.has(source_name):
+        raise KinemicError(f"--source: no collection {source_name!r} in {store.path}")
+    with store.collection(source_name) as source:
+        if source.kind != "t2m":
+            raise KinemicError(f"--source: collection {source_name!r} is of kind {source.kind!r}, not a captioned t2m corpus")
+        return mine_soft_positives(source, class_names, prior.encode_text, top_k=config.top_k, captions=captions)
+
+
+def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: PriorHandle | None = None) -> dict:
+    """Mine without training (``--show-mining``): the report, also saved to ``--out`` if given."""
+    prior = prior or load_prior_handle(Path(config.prior), resolve_device(config.device))
+    collection = config.collection or config.dataset
+    _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+                                         protocol=config.protocol)
+    with store.collection(collection) as coll:
+        _, class_names = _target_classes(coll, coll.labels[shot_indices])
+    mining = mine_for_run(config, store, prior, class_names)
+    report = mining.report(sample_ids=_source_ids(store, mining))
+    if config.out:
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+        (Path(config.out) / "mining.json").write_text(json.dumps(report, indent=1))
+    for entry in report["classes"]:
+        entry["neighbours"] = entry["neighbours"][:show]
+    return report
+
+
+def _check_resume_config(out: Path, config: AdaptConfig) -> None:
+    saved = json.loads((out / "config.json").read_text())["config"]
+    for key, value in config.as_dict().items():
+        if key in RESUME_FREE_KEYS or key not in saved:
+            continue
+        if json.dumps(saved[key], default=str) != json.dumps(value, default=str):
+            raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")
+
+
+def _prepare_out(out: Path, resume: bool) -> int | None:
+    """Return the checkpoint step to resume from (None for a fresh run)."""
+    if resume:
+        if not state_exists(out / CHECKPOINT):
+            raise KinemicError(f"--resume: no checkpoint in {out}")
+        return int(load_state(out / CHECKPOINT)[1]["step"])
+    if out.exists() and any(out.iterdir()):
+        raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = False,
+                   prior: PriorHandle | None = None) -> AdaptResult:
+    started = time.perf_counter()
+    out = Path(config.out)
+    device = resolve_device(config.device)
+    prior = prior or load_prior_handle(Path(config.prior), device)
+    resume_step = _prepare_out(out, resume)
+    if resume_step is not None:
+        _check_resume_config(out, config)
+
+    collection = config.collection or config.dataset
+    split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+                                                  protocol=config.protocol)
+    coll = store.collection(collection)
+    labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
+    shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+                               max_frames=prior.max_frames, to_features=prior.to_features)
+    class_of_label = {label: k for k, label in enumerate(labels_present)}
+    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+
+    mining = mine_for_run(config, store, prior, class_names) if config.method == "kinemic" else None
+    if mining is not None:
+        (out / "mining.json").write_text(json.dumps(mining.report(sample_ids=_source_ids(store, mining)), indent=1))
+        class_text = mining.class_caption_embeddings
+        captions = mining.class_captions
+    else:
+        overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
+        captions = class_captions(class_names, overrides, template=config.caption_template)
+        class_text = [_unit(prior.encode_text(c)) for c in captions]
+
+    provenance = collect_provenance("adapt", config.as_dict(), inputs=[str(store.path), config.prior],
+                                    seed=config.seed, fewshot_split=split_name, prior_hash=prior.weights_hash)
+    save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    student = build_student(prior, config, num_classes=len(class_names))
+    optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    objective = AdaptObjective(
+        prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
+        memory_bank=student.memory_bank, mining=mining is not None,
+        switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
+                              config.lambda_win, config.cfg_drop))
+    source_coll = store.collection(mining.candidates.collection) if mining is not None else None
+    sampler = BatchSampler(
+        shots, class_ids, class_text, batch_size=config.batch_size, rng=rng, mining=mining, source=source_coll,
+        source_prepare=lambda frames, where: prepare_joints(
+            frames, skeleton=source_coll.skeleton, fps=source_coll.fps, prior_skeleton=prior.skeleton,
+            prior_fps=prior.fps, max_frames=prior.max_frames, where=where),
+        to_features=prior.to_features)
+
+    step = 0
+    if resume_step is not None:
+        state, meta = load_state(out / CHECKPOINT)
+        student.load_training_state(state["student"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"], rng)
+        step = int(meta["step"])
+    metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None)
+    losses: dict[str, float] = {}
+    loop_started = time.perf_counter()
+    try:
+        with progress_task(f"adapt ({config.method})", config.max_steps, completed=step) as bar:
+            while step < config.max_steps:
+                student.train()
+                drawn = sampler.draw()
+                batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
+                terms = objective(batch)
+                optimizer.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)
+                optimizer.step()
+                step += 1
+                losses = {k: float(v.detach()) for k, v in terms.items()}
+                if not all(np.isfinite(v) for v in losses.values()):
+                    raise KinemicError(f"adapt: loss became {losses} at step {step}; lower --lr")
+                metrics.log(step, {**losses, "lr": config.lr})
+                bar.advance(1, info=" ".join(f"{k} {losses[k]:.4f}" for k in ("total", "rec", "con", "win")))
+                if step % config.checkpoint_every == 0 or step == config.max_steps:
+                    metrics.flush()
+                    save_state(out / CHECKPOINT, {"student": student.training_state(),
+                                                  "optimizer": optimizer.state_dict(), "rng": rng_state(rng)},
+                               meta={"step": step, "method": config.method})
+    finally:
+        metrics.close()
+    loop_seconds = time.perf_counter() - loop_started
+    steps_run = step - (resume_step or 0)
+
+    save_adapted(out, student, prior=prior, config=config, class_names=class_names, captions=captions,
+                 class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, split=split_name)
+    plot_loss_curves(out / "metrics.csv", out / "loss_curves.png", title=f"kinemic adapt ({config.method})")
+    _render_mining_gif(out, prior, shots, class_ids, class_names, sampler, mining)
+    coll.close()
+    if source_coll is not None:
+        source_coll.close()
+    return AdaptResult(str(out), config.method, step, resume_step or 0, losses, student.trainable_count(), class_names,
+                       config.shots, time.perf_counter() - started, loop_seconds / max(steps_run, 1))
+
+
+def _source_ids(store: MotionStore, mining: MiningResult):
+    with store.collection(mining.candidates.collection) as src:
+        return list(src.sample_ids)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _render_mining_gif(out: Path, prior: PriorHandle, shots, class_ids, class_names, sampler, mining) -> None:
+    """Per class (up to 8): one real shot beside the two best mined source windows."""
+    clips, titles = [], []
+    for k, name in enumerate(class_names[:8]):
+        first = int(np.flatnonzero(class_ids == k)[0])
+        clips.append(shots.joints[first])
+        titles.append(f"{name[:14]} real")
+        if mining is not None:
+            for j in range(min(2, mining.neighbours.shape[1])):
+                clips.append(sampler.source_window_joints(int(mining.neighbours[k, j])))
+                titles.append(f"mined {j + 1} ({mining.similarities[k, j]:.2f})")
+    render_mined_windows(out / "mined_windows.gif", prior.skeleton, clips, titles, fps=prior.fps,
+                         columns=3 if mining is not None else 4)

@@ -1,0 +1,97 @@
+"""``kinemic adapt``: KineMIC few-shot adaptation of a text-to-motion prior (and its baselines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .. import adapt as adapt_pipeline
+from ..adapt_config import resolve_adapt_config
+from ..adapt_prior import load_prior_handle
+from ..distributed import resolve_device
+from ..errors import KinemicError
+from ._common import (ConfigOpt, CollectionOpt, DeviceOpt, JsonOpt, MaxStepsOpt, OutOpt, ResumeOpt, SeedOpt, StoreOpt,
+                      apply_config, command, emit, open_store)
+
+
+def _mining_view(report: dict):
+    def human(console) -> None:
+        for entry in report["classes"]:
+            table = Table(title=f"{entry['name']}  ({' | '.join(entry['captions'])})  mean sim {entry['mean_similarity']:.3f}",
+                          title_justify="left")
+            table.add_column("sim", justify="right")
+            table.add_column("source clip")
+            table.add_column("frames", justify="right")
+            table.add_column("captions")
+            for n in entry["neighbours"]:
+                table.add_row(f"{n['similarity']:.3f}", str(n["sample_id"]), f"{n['start']}-{n['end']}",
+                              " | ".join(n["captions"])[:100])
+            console.print(table)
+        console.print(f"{report['candidates']} candidate source windows in {report['source']!r}; "
+                      f"top-{report['top_k']} kept per class")
+    return human
+
+
+@command
+def adapt(
+    ctx: typer.Context,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Target dataset (its collection in the store), e.g. ntu60 or demo.")] = None,
+    prior: Annotated[Optional[Path], typer.Option("--prior", help="Prior run folder (from `kinemic pretrain`).")] = None,
+    out: OutOpt = None,
+    shots: Annotated[int, typer.Option("--shots", help="Real clips per class (few-shot split drawn from the training side).")] = 10,
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Captioned source collection (kind t2m) to mine; default: the prior's training collection.")] = None,
+    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split the shots come from (default: the first).")] = None,
+    method: Annotated[str, typer.Option("--method", help="kinemic (mining + MIC + windows), finetune (all weights, no mining) or lora (LoRA, no mining).")] = "kinemic",
+    top_k: Annotated[int, typer.Option("--top-k", help="Source windows mined per class.")] = 250,
+    memory_bank: Annotated[int, typer.Option("--memory-bank", help="Detached source embeddings kept for the contrastive loss.")] = 60,
+    contrastive: Annotated[bool, typer.Option("--contrastive/--no-contrastive", help="Contrastive MIC loss L_con.")] = True,
+    window: Annotated[bool, typer.Option("--window/--no-window", help="Window-mining loss L_win.")] = True,
+    dww: Annotated[bool, typer.Option("--dww/--no-dww", help="Dynamic window weighting of L_win.")] = True,
+    lambda_rec: Annotated[float, typer.Option("--lambda-rec", help="Weight of L_rec.")] = 1.0,
+    lambda_con: Annotated[float, typer.Option("--lambda-con", help="Weight of L_con.")] = 1.0,
+    lambda_win: Annotated[float, typer.Option("--lambda-win", help="Weight of L_win.")] = 1.0,
+    class_captions: Annotated[Optional[Path], typer.Option("--class-captions", help="YAML: class name -> caption or list of captions.")] = None,
+    caption_template: Annotated[str, typer.Option("--caption-template", help="Caption of a class without an entry in --class-captions.")] = "a person {name}",
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default from the prior's preset: tiny 1e-3, small 2e-4, paper 2e-5).")] = None,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 1e-5,
+    grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Shots per step (all shots when they are fewer).")] = 30,
+    max_steps: MaxStepsOpt = None,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resumable checkpoints.")] = 250,
+    cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping text and (independently) action.")] = 0.1,
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = 16,
+    lora_alpha: Annotated[float, typer.Option("--lora-alpha", help="LoRA alpha (scale = alpha / rank).")] = 32.0,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="Dropout on the LoRA input.")] = 0.1,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    resume: ResumeOpt = False,
+    show_mining: Annotated[bool, typer.Option("--show-mining", help="Print what is mined for each class and exit.")] = False,
+    config: ConfigOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Adapt a text-to-motion prior to few-shot action classes (KineMIC or a baseline); writes a run folder."""
+    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
+    if not values["dataset"]:
+        raise KinemicError("--dataset is required")
+    if not values["prior"]:
+        raise KinemicError("--prior is required (a `kinemic pretrain` run folder)")
+    if not values["show_mining"] and not values["out"]:
+        raise KinemicError("--out is required (the run folder)")
+    prior_handle = load_prior_handle(Path(values["prior"]), resolve_device(values["device"]))
+    st = open_store(values["store"])
+    for key in ("prior", "out", "store", "class_captions"):
+        values[key] = None if values[key] is None else str(values[key])
+    values["store"] = str(st.path)
+    cfg = resolve_adapt_config(values, preset=prior_handle.preset)
+    if values["show_mining"]:
+        report = adapt_pipeline.show_mining(cfg, store=st, prior=prior_handle)
+        return emit(report, json_output, _mining_view(report))
+    result = adapt_pipeline.run_adaptation(cfg, store=st, resume=bool(values["resume"]), prior=prior_handle)
+    emit(result.as_dict(), json_output,
+         f"adapted {len(result.classes)} classes ({result.method}, {result.steps} steps, "
+         f"{result.seconds_per_step * 1000:.0f} ms/step, {result.trainable_parameters:,} trainable parameters) -> {result.out}")

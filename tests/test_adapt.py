@@ -1,0 +1,142 @@
+"""`adapt` end to end on a real store: methods, ablations, run folder, resume, CLI."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kinemic_cli.adapt import run_adaptation
+from kinemic_cli.adapt_config import resolve_adapt_config
+from kinemic_cli.adapted_model import Student
+from kinemic_cli.checkpoints import load_state
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.store import MotionStore
+
+from adapt_support import minilm_encode, tiny_prior_handle, write_adapt_store
+from conftest import run_kinemic
+
+
+@pytest.fixture(scope="module")
+def adapt_store(tmp_path_factory):
+    store = MotionStore(tmp_path_factory.mktemp("adapt") / "kinemic.h5")
+    write_adapt_store(store)
+    return store
+
+
+def _config(tmp_path, name, **kw):
+    values = dict(dataset="tgt", collection="tgt", prior="tiny-prior", out=str(tmp_path / name), shots=3, top_k=4,
+                  batch_size=9, max_steps=6, checkpoint_every=3, mic_hidden=16, mic_embed=16, memory_bank=10)
+    values.update(kw)
+    return resolve_adapt_config(values, preset="tiny")
+
+
+def _run(store, config, **kw):
+    return run_adaptation(config, store=store, prior=tiny_prior_handle(minilm_encode), **kw)
+
+
+def _metrics(out):
+    with open(out / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_kinemic_run_folder_is_complete(tmp_path, adapt_store):
+    result = _run(adapt_store, _config(tmp_path, "run"))
+    out = tmp_path / "run"
+    for name in ("config.json", "mining.json", "metrics.csv", "loss_curves.png", "mined_windows.gif",
+                 "adapted.json", "model.safetensors", "checkpoint.json"):
+        assert (out / name).exists(), name
+    rows = _metrics(out)
+    assert [int(r["step"]) for r in rows] == list(range(1, 7))
+    assert all(float(r[k]) > 0 for r in rows for k in ("rec", "con", "win"))
+    mining = json.loads((out / "mining.json").read_text())
+    assert [c["name"] for c in mining["classes"]] == ["wave", "kick", "squat"]
+    assert "waves" in " ".join(mining["classes"][0]["neighbours"][0]["captions"])
+    manifest = json.loads((out / "adapted.json").read_text())
+    assert manifest["lengths_per_class"].keys() == {"wave", "kick", "squat"}
+    assert sum(len(v) for v in manifest["lengths_per_class"].values()) == 9
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["lr"] == 1e-3 and config["provenance"]["fewshot_split"] == "fewshot/k3-s0/train"
+    assert result.trainable_parameters > 0 and result.steps == 6
+
+
+def test_resume_continues_bit_identically(tmp_path, adapt_store):
+    _run(adapt_store, _config(tmp_path, "full"))
+    _run(adapt_store, _config(tmp_path, "cut", max_steps=3))
+    _run(adapt_store, _config(tmp_path, "cut"), resume=True)
+    assert _metrics(tmp_path / "full") == _metrics(tmp_path / "cut")
+    a, _ = load_state(tmp_path / "full" / "checkpoint")
+    b, _ = load_state(tmp_path / "cut" / "checkpoint")
+    flat_a, flat_b = _flatten(a), _flatten(b)
+    assert flat_a.keys() == flat_b.keys()
+    assert all(torch.equal(flat_a[k], flat_b[k]) if isinstance(flat_a[k], torch.Tensor) else flat_a[k] == flat_b[k]
+               for k in flat_a)
+
+
+def _flatten(obj, prefix=""):
+    if isinstance(obj, dict):
+        return {k2: v2 for k, v in obj.items() for k2, v2 in _flatten(v, f"{prefix}/{k}").items()}
+    if isinstance(obj, (list, tuple)):
+        return {k2: v2 for i, v in enumerate(obj) for k2, v2 in _flatten(v, f"{prefix}/{i}").items()}
+    return {prefix: obj}
+
+
+@pytest.mark.parametrize("method,flags,zero", [
+    ("finetune", {}, {"con", "win"}),
+    ("lora", {}, {"con", "win"}),
+    ("kinemic", {"contrastive": False}, {"con"}),
+    ("kinemic", {"window": False}, {"win"}),
+    ("kinemic", {"dww": False}, set()),
+])
+def test_methods_and_ablations_run(tmp_path, adapt_store, method, flags, zero):
+    out = tmp_path / "m"
+    _run(adapt_store, _config(tmp_path, "m", method=method, max_steps=3, **flags))
+    rows = _metrics(out)
+    for key in ("con", "win"):
+        values = [float(r[key]) for r in rows]
+        assert (max(values) == 0.0) == (key in zero), (key, values)
+    if not flags.get("dww", True):
+        assert all(float(r["window_weight"]) == 1.0 for r in rows)
+    assert (out / "mining.json").exists() == (method == "kinemic")
+
+
+def test_losses_decrease_on_a_fixed_batch(tmp_path, adapt_store):
+    _run(adapt_store, _config(tmp_path, "long", max_steps=40, checkpoint_every=40, cfg_drop=0.0, top_k=1))
+    rows = _metrics(tmp_path / "long")
+    for key in ("rec", "con", "win"):
+        values = np.array([float(r[key]) for r in rows])
+        assert np.isfinite(values).all()
+        assert values[-8:].mean() < values[:8].mean(), key
+
+
+def test_refusals_name_the_option(tmp_path, adapt_store):
+    with pytest.raises(KinemicError, match="--method"):
+        _config(tmp_path, "x", method="magic")
+    _run(adapt_store, _config(tmp_path, "busy", method="lora", max_steps=1))
+    with pytest.raises(KinemicError, match="not empty"):
+        _run(adapt_store, _config(tmp_path, "busy", method="lora", max_steps=1))
+    with pytest.raises(KinemicError, match="--resume: option lr"):
+        _run(adapt_store, _config(tmp_path, "busy", method="lora", max_steps=2, lr=0.5), resume=True)
+    with pytest.raises(KinemicError, match="--source"):
+        _run(adapt_store, _config(tmp_path, "nosrc", source="nope"))
+
+
+def test_cli_reports_a_missing_prior_in_one_line(tmp_path):
+    proc = run_kinemic("adapt", "--dataset", "demo", "--prior", str(tmp_path / "none"), "--out",
+                       str(tmp_path / "o"), "--store", str(tmp_path / "s.h5"), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"Error: --prior {tmp_path / 'none'}: folder not found"]
+
+
+def test_target_on_another_skeleton_is_converted_or_refused():
+    from kinemic_cli.adapt_data import prepare_joints
+    from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22
+
+    kinect = np.random.default_rng(0).normal(size=(30, 2, 25, 3)).astype(np.float32)
+    joints = prepare_joints(kinect, skeleton=NTU25, fps=30.0, prior_skeleton=SMPL22, prior_fps=20.0, max_frames=196,
+                            where="clip S001")
+    assert joints.shape == (20, 22, 3)  # first person, smpl22 joints, resampled 30 -> 20 fps
+    with pytest.raises(KinemicError, match="clip S002: skeleton 'openpose18' is 2D"):
+        prepare_joints(np.zeros((5, 1, 18, 3)), skeleton=OPENPOSE18, fps=30.0, prior_skeleton=SMPL22, prior_fps=20.0,
+                       max_frames=196, where="clip S002")

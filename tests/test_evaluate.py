@@ -1,0 +1,85 @@
+"""kinemic evaluate: the cached evaluator, generative metrics, the report / uplift table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.evaluate import ensure_evaluator, generative_metrics
+from kinemic_cli.evaluate_report import build_report
+from kinemic_cli.har import HarRunConfig, run_train_har
+from kinemic_cli.har_train import TrainConfig
+
+from conftest import run_kinemic
+from har_support import CLASS_NAMES, write_har_store, write_synthetic
+
+TINY = TrainConfig(model="stgcn-tiny", epochs=3, clip_len=16, batch_size=16, min_epoch_clips=128)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate")
+    store = write_har_store(root / "toy.h5")
+    write_synthetic(store, "good", class_names=CLASS_NAMES, per_class=8, seed=3)
+    write_synthetic(store, "noisy", class_names=CLASS_NAMES, per_class=8, seed=3, noise=0.3)
+    evaluator = ensure_evaluator(root / "evaluator", store, "toy", cfg=TINY)
+    return root, store, evaluator
+
+
+def test_evaluator_is_trained_once_and_checked(world):
+    root, store, evaluator = world
+    files = root / "evaluator" / "evaluator.safetensors"
+    stamp = files.stat().st_mtime_ns
+    again = ensure_evaluator(root / "evaluator", store, "toy", cfg=TINY)
+    assert files.stat().st_mtime_ns == stamp and again.class_names == CLASS_NAMES
+    assert again.meta["train_clips"] == 64  # all real training clips, no validation carve
+    assert json.loads((root / "evaluator" / "config.json").read_text())["provenance"]["command"].startswith("evaluate")
+    write_har_store(root / "other.h5", name="other")
+    with pytest.raises(KinemicError, match="trained on collection 'toy'"):
+        from kinemic_cli.store import MotionStore
+        ensure_evaluator(root / "evaluator", MotionStore(root / "other.h5"), "other", cfg=TINY)
+
+
+def test_generative_metrics_rank_a_faithful_set_above_a_noisy_one(world):
+    _, store, evaluator = world
+    good = generative_metrics(evaluator, store, "good")
+    noisy = generative_metrics(evaluator, store, "noisy")
+    assert good["fid"] < noisy["fid"]
+    assert good["clips"] == 32 and set(good["per_class_accuracy"]) == set(CLASS_NAMES)
+    ref = good["reference"]
+    assert ref["fid_train_vs_test"] >= 0 and ref["test_clips"] == 32 and 0 <= ref["accuracy_test"] <= 1
+    assert good["diversity"] > 0 and good["multimodality"] > 0
+    assert generative_metrics(evaluator, store, "good") == {**good, "seconds": pytest.approx(good["seconds"], abs=60)}
+    with pytest.raises(KinemicError, match="no such collection"):
+        generative_metrics(evaluator, store, "missing")
+
+
+def test_report_builds_the_table_with_plots(world, tmp_path):
+    root, store, evaluator = world
+    runs = []
+    for setting, synth in (("real", None), ("mixed", "good")):
+        cfg = HarRunConfig(collection="toy", train=setting, synthetic=synth, out=str(tmp_path / setting), shots=3,
+                           seeds=[1, 2], val_per_class=2, threads=1, training=TINY)
+        run_train_har(cfg, store)
+        runs.append(tmp_path / setting)
+    report = build_report(runs, tmp_path / "report", evaluator=evaluator, store=store, title="toy uplift")
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| real |" in text and "| mixed: good |" in text and "real (reference)" in text
+    assert [r["label"] for r in report["rows"]] == ["real", "mixed: good"]
+    assert report["rows"][1]["generative"]["clips"] == 32 and "generative" not in report["rows"][0]
+    for fig in report["figures"]:
+        assert (tmp_path / "report" / fig).read_bytes()[:4] == b"\x89PNG"
+    assert any(f.startswith("features-") for f in report["figures"])
+    # the CLI reads the same runs and the cached evaluator
+    proc = run_kinemic("evaluate", *map(str, runs), "--store", str(store.path), "--evaluator", str(root / "evaluator"),
+                       "--labels", "real only,kinemic-mixed", "--out", str(tmp_path / "cli"), "--json")
+    rows = json.loads(proc.stdout)["rows"]
+    assert [r["label"] for r in rows] == ["real only", "kinemic-mixed"]
+    assert rows[1]["generative"]["fid"] == pytest.approx(report["rows"][1]["generative"]["fid"], rel=1e-6)
+    proc = run_kinemic("evaluate", "--synthetic", "noisy", "--dataset", "toy", "--store", str(store.path),
+                       "--evaluator", str(root / "evaluator"), "--json")
+    assert json.loads(proc.stdout)["generative"][0]["synthetic"] == "noisy"
+    bad = run_kinemic("evaluate", "--synthetic", "noisy", "--dataset", "toy", "--store", str(store.path), check=False)
+    assert bad.returncode == 1 and "--evaluator" in bad.stderr
