@@ -82,7 +82,7 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: PriorHandle, cl
 
 def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: PriorHandle | None = None) -> dict:
     """Mine without training (``--show-mining``): the report, also saved to ``--out`` if given."""
-    prior = prior or load_prior_handle(Path(config.prior), resolve_device(config.device))
+    prior = prior or load_prior_handle(config.prior, resolve_device(config.device), store=store)
     collection = config.collection or config.dataset
     _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
                                          protocol=config.protocol)
@@ -124,7 +124,7 @@ def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = Fa
     started = time.perf_counter()
     out = Path(config.out)
     device = resolve_device(config.device)
-    prior = prior or load_prior_handle(Path(config.prior), device)
+    prior = prior or load_prior_handle(config.prior, device, store=store)
     resume_step = _prepare_out(out, resume)
     if resume_step is not None:
         _check_resume_config(out, config)

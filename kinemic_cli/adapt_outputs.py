@@ -22,22 +22,22 @@ METRIC_COLUMNS = ("step", "total", "rec", "con", "win", "window_weight", "lr")
 
 
 class MetricsLog:
-    """Append-only CSV of per-step loss terms, truncatable to a checkpoint's step."""
+    """Append-only CSV of per-step loss terms (adapt's columns by default), truncatable to a checkpoint's step."""
 
-    def __init__(self, path: Path, *, resume_step: int | None = None):
-        self.path = Path(path)
+    def __init__(self, path: Path, *, resume_step: int | None = None, columns: Sequence[str] = METRIC_COLUMNS):
+        self.path, self.columns = Path(path), tuple(columns)
         rows = self.read(self.path) if (resume_step is not None and self.path.exists()) else []
         rows = [r for r in rows if int(r["step"]) <= (resume_step or 0)]
         with open(self.path, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(METRIC_COLUMNS)
+            writer.writerow(self.columns)
             for r in rows:
-                writer.writerow([r[c] for c in METRIC_COLUMNS])
+                writer.writerow([r.get(c, "0.0") for c in self.columns])
         self._file = open(self.path, "a", newline="")
         self._writer = csv.writer(self._file)
 
     def log(self, step: int, values: dict[str, float]) -> None:
-        self._writer.writerow([step] + [repr(float(values.get(c, 0.0))) for c in METRIC_COLUMNS[1:]])
+        self._writer.writerow([step] + [repr(float(values.get(c, 0.0))) for c in self.columns[1:]])
 
     def flush(self) -> None:
         self._file.flush()
@@ -63,7 +63,7 @@ def plot_loss_curves(metrics_csv: Path, out_png: Path, *, title: str) -> Path:
     if rows:
         steps = np.array([int(r["step"]) for r in rows])
         window = max(1, len(rows) // 100)
-        for key in ("total", "rec", "con", "win"):
+        for key in [k for k in rows[0] if k not in ("step", "lr", "window_weight")]:
             values = np.array([float(r[key]) for r in rows])
             if not np.any(values):
                 continue

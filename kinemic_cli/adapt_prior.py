@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import KinemicError
 from .skeletons import Skeleton
 
 __all__ = ["PriorHandle", "load_prior_handle", "weights_hash"]
@@ -59,41 +58,26 @@ def weights_hash(module: nn.Module) -> str:
     return h.hexdigest()
 
 
-def _bundle_field(bundle: Any, folder: Path, *names: str) -> Any:
-    for name in names:
-        if hasattr(bundle, name):
-            return getattr(bundle, name)
-        if isinstance(bundle, dict) and name in bundle:
-            return bundle[name]
-    raise KinemicError(f"--prior {folder}: the prior bundle has no {names[0]!r}")
+def load_prior_handle(folder: Path | str, device: torch.device | str = "cpu", *, store=None) -> PriorHandle:
+    """Load a prior folder (``kinemic pretrain`` run, imported MDM, or ``builtin:NAME``) as a handle.
 
+    ``store`` turns on the text-embedding cache in that store (mining encodes every source
+    caption; a re-run then encodes nothing).
+    """
+    from .prior import load_prior, resolve_prior_folder
 
-def load_prior_handle(folder: Path, device: torch.device | str = "cpu") -> PriorHandle:
-    """Load a ``kinemic pretrain`` run folder (or an imported MDM) as a :class:`PriorHandle`."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise KinemicError(f"--prior {folder}: folder not found")
-    try:
-        from .prior import load_prior
-    except ImportError as exc:  # the prior module is issue 4's; name it clearly if absent
-        raise KinemicError(f"--prior {folder}: the prior module is not available in this install ({exc})") from None
+    folder = resolve_prior_folder(folder)
     device = torch.device(device)
-    bundle = load_prior(folder, device)
-    model = _bundle_field(bundle, folder, "model")
-    schedule = _bundle_field(bundle, folder, "schedule")
-    normaliser = _bundle_field(bundle, folder, "normaliser")
-    skeleton = _bundle_field(bundle, folder, "skeleton")
-    features = _bundle_field(bundle, folder, "features")
-    encoder = _bundle_field(bundle, folder, "text_encoder")
+    bundle = load_prior(folder, device, store=store)
+    features, normaliser, encoder = bundle.features, bundle.normaliser, bundle.text_encoder
 
     def to_features(joints: np.ndarray) -> np.ndarray:
-        return np.asarray(normaliser.normalise(features.from_joints(joints)), dtype=np.float32)
+        return normaliser.normalise(features.from_joints(joints))
 
     return PriorHandle(
-        model=model.to(device), device=device, add_noise=schedule.add_noise, num_timesteps=int(schedule.num_steps),
-        skeleton=skeleton, fps=float(_bundle_field(bundle, folder, "fps")),
-        max_frames=int(_bundle_field(bundle, folder, "max_frames")), to_features=to_features,
-        encode_text=lambda texts: np.asarray(encoder.encode(list(texts)), dtype=np.float32),
-        latent_dim=int(_bundle_field(bundle, folder, "latent_dim")), preset=str(_bundle_field(bundle, folder, "preset")),
-        source_collection=getattr(bundle, "source_collection", None), weights_hash=weights_hash(model),
-        folder=folder, bundle=bundle)
+        model=bundle.model, device=device, add_noise=bundle.schedule.add_noise,
+        num_timesteps=int(bundle.schedule.num_steps), skeleton=bundle.skeleton, fps=bundle.fps,
+        max_frames=bundle.max_frames, to_features=to_features,
+        encode_text=lambda texts: encoder.encode(list(texts)), latent_dim=bundle.latent_dim, preset=bundle.preset,
+        source_collection=bundle.source_collection, weights_hash=weights_hash(bundle.model), folder=folder,
+        bundle=bundle)

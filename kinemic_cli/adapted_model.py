@@ -126,13 +126,14 @@ def save_adapted(out: Path, student: Student, *, prior: PriorHandle, config: Ada
     manifest = {
         "format": "kinemic-adapted-1",
         "method": student.method,
-        "prior": {"folder": str(Path(config.prior).resolve()), "weights_sha256": prior.weights_hash},
+        "prior": {"folder": str(Path(prior.folder or config.prior).resolve()), "weights_sha256": prior.weights_hash},
         "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha, "dropout": config.lora_dropout},
         "class_names": class_names,
         "class_captions": captions,
         "lengths_per_class": lengths,
         "target": {"store": str(collection.store.path.resolve()), "collection": collection.name,
                    "skeleton": collection.skeleton.to_dict(), "fps": collection.fps, "fewshot_split": split,
+                   "class_names_all": list(collection.class_names),
                    "labels": [int(collection.class_names.index(n)) if n in collection.class_names else k
                               for k, n in enumerate(class_names)]},
         "prior_skeleton": prior.skeleton.name,

@@ -11,6 +11,7 @@ from . import __version__
 from .commands import prepare_cmd, render_cmd, store_cmd
 from .commands import adapt_cmd
 from .commands import evaluate_cmd, har_cmd
+from .commands import generate_cmd, pretrain_cmd
 
 app = typer.Typer(
     name="kinemic",
@@ -41,7 +42,9 @@ app.command("prepare")(prepare_cmd.prepare)
 app.command("split")(prepare_cmd.split)
 app.command("render")(render_cmd.render)
 app.add_typer(store_cmd.app, name="store")
+app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("adapt")(adapt_cmd.adapt)
+app.command("generate")(generate_cmd.generate)
 app.command("train-har")(har_cmd.train_har)
 app.command("evaluate")(evaluate_cmd.evaluate)
 

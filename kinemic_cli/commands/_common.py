@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from ..config import load_config_file
+from ..distributed import launch_torchrun
 from ..errors import KinemicError
 from ..progress import progress_enabled
 from ..store import MotionStore, default_store_path
@@ -43,9 +44,38 @@ PresetOpt = Annotated[str, typer.Option("--preset", help="Model size: tiny (test
 MaxStepsOpt = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many optimisation steps.")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the last complete checkpoint/part.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout; no progress bars.")]
+NprocOpt = Annotated[
+    int, typer.Option("--nproc", help="Run under torchrun with this many processes on this machine (DDP).")
+]
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", help="YAML file of option values; command-line flags override it.")
 ]
+
+
+def _argv_without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
+def relaunch_under_torchrun(nproc: int) -> bool:
+    """``--nproc N`` (N > 1) outside torchrun: run this same command under torchrun, return True.
+
+    Inside torchrun (``WORLD_SIZE`` set) or for N = 1 nothing happens and False comes back.
+    A failed worker becomes this command's failure (exit code of torchrun).
+    """
+    if nproc <= 1 or "WORLD_SIZE" in os.environ:
+        return False
+    code = launch_torchrun(nproc, _argv_without_nproc(sys.argv[1:]))
+    if code != 0:
+        raise KinemicError(f"torchrun with {nproc} processes failed (exit code {code}); see the messages above")
+    return True
 
 
 def open_store(path: Optional[Path]) -> MotionStore:

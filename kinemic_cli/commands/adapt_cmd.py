@@ -39,7 +39,7 @@ def _mining_view(report: dict):
 def adapt(
     ctx: typer.Context,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Target dataset (its collection in the store), e.g. ntu60 or demo.")] = None,
-    prior: Annotated[Optional[Path], typer.Option("--prior", help="Prior run folder (from `kinemic pretrain`).")] = None,
+    prior: Annotated[Optional[Path], typer.Option("--prior", help="Prior folder (from `kinemic pretrain`), or builtin:demo for the shipped demo prior.")] = None,
     out: OutOpt = None,
     shots: Annotated[int, typer.Option("--shots", help="Real clips per class (few-shot split drawn from the training side).")] = 10,
     store: StoreOpt = None,
@@ -82,8 +82,8 @@ def adapt(
         raise KinemicError("--prior is required (a `kinemic pretrain` run folder)")
     if not values["show_mining"] and not values["out"]:
         raise KinemicError("--out is required (the run folder)")
-    prior_handle = load_prior_handle(Path(values["prior"]), resolve_device(values["device"]))
     st = open_store(values["store"])
+    prior_handle = load_prior_handle(str(values["prior"]), resolve_device(values["device"]), store=st)
     for key in ("prior", "out", "store", "class_captions"):
         values[key] = None if values[key] is None else str(values[key])
     values["store"] = str(st.path)

@@ -1,0 +1,60 @@
+"""``kinemic generate``: synthetic clips from an adapted model (or text prompts from a prior) into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import KinemicError
+from ..generate_run import GenerateRequest, run_generate
+from ._common import CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, ResumeOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
+
+
+@command
+def generate(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Option("--model", help="An `adapt` run folder, or a prior folder / builtin:NAME for --text prompts.")] = None,
+    per_class: Annotated[Optional[int], typer.Option("--per-class", help="Clips per adapted class.")] = None,
+    oversample: Annotated[Optional[float], typer.Option("--oversample", help="Clips per class = F x the few-shot clips of that class.")] = None,
+    counts: Annotated[Optional[Path], typer.Option("--counts", help="CSV (class,count lines) or YAML (class: count) of clips per class.")] = None,
+    classes: Annotated[Optional[str], typer.Option("--classes", "--class", help="Comma-separated adapted classes (names or dataset ids); default all.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Free-text prompt (alone with a prior; with --class, composed with the action).")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="With a prior and --text: how many clips.")] = None,
+    length: Annotated[Optional[int], typer.Option("--length", help="Force every clip to this many frames (prior's fps); default: drawn from the few-shot lengths.")] = None,
+    sampler: Annotated[str, typer.Option("--sampler", help="ddpm (every trained step) or ddim (--steps).")] = "ddpm",
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps for ddim (default 20).")] = None,
+    guidance: Annotated[float, typer.Option("--guidance", help="Classifier-free guidance scale (1 = none).")] = 2.5,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="i/n: make only part i of n (the union of parts is the whole run).")] = None,
+    collection: CollectionOpt = None,
+    store: StoreOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    resume: ResumeOpt = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing collection of that name.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also render the first clips to this GIF.")] = None,
+    config: ConfigOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Generate synthetic clips into a store collection (reproducible per clip, shardable, resumable)."""
+    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
+    if not values["model"]:
+        raise KinemicError("--model is required (an `adapt` run folder, or a prior with --text)")
+    amounts = [values[k] is not None for k in ("per_class", "oversample", "counts")]
+    if sum(amounts) > 1:
+        raise KinemicError("give only one of --per-class, --oversample, --counts")
+    request = GenerateRequest(
+        model=str(values["model"]), collection=values["collection"], per_class=values["per_class"],
+        oversample=values["oversample"], counts_file=str(values["counts"]) if values["counts"] else None,
+        classes=[c for c in str(values["classes"]).split(",") if c.strip()] if values["classes"] else None,
+        text=values["text"], n=values["n"], length=values["length"], sampler=values["sampler"], steps=values["steps"],
+        guidance=float(values["guidance"]), seed=int(values["seed"]), batch_size=int(values["batch_size"]),
+        device=values["device"], shard=values["shard"], resume=bool(values["resume"]),
+        overwrite=bool(values["overwrite"]), gif=str(values["out"]) if values["out"] else None)
+    result = run_generate(request, store=open_store(values["store"]))
+    per_class = ", ".join(f"{k} {v}" for k, v in result["per_class"].items())
+    emit(result, json_output, f"generated {result['clips']} clips into {result['collection']} "
+                              f"(shard {result['shard']}, {result['seconds']:.1f}s): {per_class}"
+                              + (f"; rendered {result['gif']}" if "gif" in result else ""))

@@ -1,0 +1,76 @@
+"""``kinemic pretrain``: train the text-to-motion prior, or import MDM's HumanML3D checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import KinemicError
+from ..mdm_import import import_mdm
+from ..pretrain import resolve_pretrain_config, run_pretraining
+from ..text import DEFAULT_TEXT_ENCODER
+from ._common import (ConfigOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, PresetOpt, ResumeOpt, SeedOpt,
+                      StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
+
+
+@command
+def pretrain(
+    ctx: typer.Context,
+    source: Annotated[Optional[str], typer.Option("--source", help="Captioned t2m collection to train on (e.g. humanml3d, demo-t2m).")] = None,
+    out: OutOpt = None,
+    store: StoreOpt = None,
+    preset: PresetOpt = "small",
+    features: Annotated[str, typer.Option("--features", help="rootrel (any 3D skeleton) or hml263 (smpl22, HumanML3D's vector).")] = "rootrel",
+    text_encoder: Annotated[str, typer.Option("--text-encoder", help="sentence-transformers model: name in the local cache or a folder.")] = DEFAULT_TEXT_ENCODER,
+    split: Annotated[Optional[str], typer.Option("--split", help="Split of the source to train on (default train; all clips if it has none).")] = "train",
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Longest window the prior sees (and generates).")] = 196,
+    min_frames: Annotated[int, typer.Option("--min-frames", help="Shorter captioned windows are left out.")] = 8,
+    long_windows: Annotated[str, typer.Option("--long-windows", help="Windows over --max-frames: crop (as MDM) or skip.")] = "crop",
+    diffusion_steps: Annotated[int, typer.Option("--diffusion-steps", help="Diffusion steps of the cosine schedule.")] = 50,
+    cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping the text (classifier-free guidance).")] = 0.1,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
+    grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
+    warmup_steps: Annotated[int, typer.Option("--warmup-steps", help="Linear learning-rate warm-up.")] = 100,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Global batch (default per preset: 32 tiny, 64 otherwise).")] = None,
+    max_steps: MaxStepsOpt = None,
+    ema_decay: Annotated[float, typer.Option("--ema-decay", help="Decay of the weight average the prior is saved with.")] = 0.999,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resumable checkpoints.")] = 500,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    resume: ResumeOpt = False,
+    import_mdm_checkpoint: Annotated[Optional[Path], typer.Option("--import-mdm", help="Convert MDM's HumanML3D checkpoint (.pt) into a prior instead of training.")] = None,
+    mdm_stats: Annotated[Optional[Path], typer.Option("--mdm-stats", help="With --import-mdm: the HumanML3D folder holding Mean.npy and Std.npy.")] = None,
+    nproc: NprocOpt = 1,
+    config: ConfigOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train the text-to-motion diffusion prior on a captioned collection; writes a prior folder (--out)."""
+    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
+    if not values["out"]:
+        raise KinemicError("--out is required (the prior folder)")
+    if values["import_mdm_checkpoint"]:
+        if not values["mdm_stats"]:
+            raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
+        encoder = values["text_encoder"] if ctx.get_parameter_source("text_encoder").name not in ("DEFAULT", "DEFAULT_MAP") \
+            else "clip-ViT-B-32"
+        result = import_mdm(values["import_mdm_checkpoint"], values["out"], stats_folder=values["mdm_stats"],
+                            text_encoder=encoder)
+        return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
+                                         f"-> {result['out']} (text encoder {encoder})")
+    if relaunch_under_torchrun(values["nproc"]):
+        return
+    if not values["source"]:
+        raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
+    st = open_store(values["store"])
+    for key in ("out", "store"):
+        values[key] = None if values[key] is None else str(values[key])
+    values["store"] = str(st.path)
+    cfg = resolve_pretrain_config(values)
+    result = run_pretraining(cfg, store=st, resume=bool(values["resume"]))
+    emit(result.as_dict(), json_output,
+         f"trained the prior for {result.steps} steps on {result.items} captioned windows "
+         f"({result.seconds_per_step * 1000:.0f} ms/step, {result.parameters:,} parameters, "
+         f"final loss {result.final_loss:.4f}) -> {result.out}")

@@ -1,0 +1,257 @@
+"""``kinemic pretrain``: train the text-to-motion diffusion prior on a captioned collection.
+
+:func:`run_pretraining` is the whole pipeline behind the command: captioned windows of
+the source's training split -> feature statistics -> caption embeddings (cached in the
+store) -> AdamW on the masked x0 loss, text dropped with ``cfg_drop`` for classifier-free
+guidance -> averaged weights saved as a prior folder (:mod:`kinemic_cli.prior`).
+
+Resume is bit-identical: the checkpoint holds the weights, their running average, the
+optimizer, the step and every RNG state, and no step depends on wall-clock time.
+Under ``torchrun`` every process draws the same global batch and trains on its rows
+(DistributedDataParallel averages the gradients); only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .adapt_outputs import MetricsLog, plot_loss_curves
+from .checkpoints import load_state, rng_state, save_state, set_rng_state, state_exists
+from .config import save_resolved_config
+from .diffusion import CosineSchedule, diffusion_loss
+from .distributed import DistContext, all_reduce_mean, setup_distributed, teardown_distributed
+from .ema import WeightAverage
+from .errors import KinemicError
+from .models.denoiser import PRESETS, create_denoiser
+from .motion import create_feature_space
+from .pretrain_data import ClipFeatureBank, captioned_windows, draw_batch, fit_normaliser
+from .prior import PriorBundle, save_prior
+from .progress import progress_task
+from .provenance import collect_provenance
+from .store import MotionStore
+from .text import DEFAULT_TEXT_ENCODER, load_text_encoder
+
+__all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
+
+CHECKPOINT = "checkpoint"
+COLUMNS = ("step", "loss", "lr")
+#: Per-preset training defaults (``--lr`` / ``--max-steps`` / ``--batch-size`` override).
+PRESET_TRAINING: dict[str, dict[str, float]] = {
+    "tiny": {"lr": 1e-3, "max_steps": 300, "batch_size": 32},
+    "small": {"lr": 4e-4, "max_steps": 4000, "batch_size": 64},
+    "paper": {"lr": 1e-4, "max_steps": 600_000, "batch_size": 64},
+}
+RESUME_FREE_KEYS = {"max_steps", "device", "checkpoint_every", "out", "store"}
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that decides the numbers of a pretraining run (saved as ``config.json``)."""
+
+    source: str
+    out: str
+    store: str | None = None
+    preset: str = "small"
+    features: str = "rootrel"
+    text_encoder: str = DEFAULT_TEXT_ENCODER
+    split: str | None = "train"
+    max_frames: int = 196
+    min_frames: int = 8
+    long_windows: str = "crop"
+    diffusion_steps: int = 50
+    cfg_drop: float = 0.1
+    lr: float | None = None
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    warmup_steps: int = 100
+    batch_size: int | None = None
+    max_steps: int | None = None
+    ema_decay: float = 0.999
+    checkpoint_every: int = 500
+    seed: int = 0
+    device: str = "cpu"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PretrainResult:
+    out: str
+    steps: int
+    resumed_from: int
+    final_loss: float
+    parameters: int
+    items: int
+    seconds: float
+    seconds_per_step: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def resolve_pretrain_config(values: dict[str, Any]) -> PretrainConfig:
+    known = {f.name for f in fields(PretrainConfig)}
+    config = PretrainConfig(**{k: v for k, v in values.items() if k in known and v is not None})
+    if config.preset not in PRESETS:
+        raise KinemicError(f"--preset must be one of {', '.join(PRESETS)}, got {config.preset!r}")
+    defaults = PRESET_TRAINING[config.preset]
+    config.lr = float(config.lr if config.lr is not None else defaults["lr"])
+    config.max_steps = int(config.max_steps if config.max_steps is not None else defaults["max_steps"])
+    config.batch_size = int(config.batch_size if config.batch_size is not None else defaults["batch_size"])
+    checks = [
+        (config.max_steps >= 1, f"--max-steps must be at least 1, got {config.max_steps}"),
+        (config.batch_size >= 1, f"--batch-size must be at least 1, got {config.batch_size}"),
+        (config.lr > 0, f"--lr must be positive, got {config.lr}"),
+        (config.max_frames >= config.min_frames >= 2, "--max-frames must be at least --min-frames (>= 2)"),
+        (config.diffusion_steps >= 2, f"--diffusion-steps must be at least 2, got {config.diffusion_steps}"),
+        (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
+        (0.0 <= config.ema_decay < 1.0, f"--ema-decay must be in [0, 1), got {config.ema_decay}"),
+        (config.long_windows in ("crop", "skip"), f"--long-windows must be crop or skip, got {config.long_windows!r}"),
+        (config.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {config.checkpoint_every}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise KinemicError(message)
+    return config
+
+
+def _prepare_out(out: Path, resume: bool, config: PretrainConfig, ctx: DistContext) -> int | None:
+    """The step to resume from (None for a fresh run); refuses a non-empty folder otherwise."""
+    if resume:
+        if not state_exists(out / CHECKPOINT):
+            raise KinemicError(f"--resume: no checkpoint in {out}")
+        saved = json.loads((out / "config.json").read_text())["config"]
+        for key, value in config.as_dict().items():
+            if key not in RESUME_FREE_KEYS and key in saved and saved[key] != value:
+                raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")
+        return int(load_state(out / CHECKPOINT)[1]["step"])
+    if ctx.is_main:
+        if out.exists() and any(out.iterdir()):
+            raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
+        out.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _learning_rate(config: PretrainConfig, step: int) -> float:
+    return config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps))
+
+
+def run_pretraining(config: PretrainConfig, *, store: MotionStore, resume: bool = False) -> PretrainResult:
+    started = time.perf_counter()
+    ctx = setup_distributed(config.device)
+    try:
+        return _run(config, store, resume, ctx, started)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistContext, started: float) -> PretrainResult:
+    out = Path(config.out)
+    resume_step = _prepare_out(out, resume, config, ctx)
+    if not store.has(config.source):
+        raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
+    source = store.collection(config.source)
+    if source.kind != "t2m":
+        raise KinemicError(f"--source: collection {config.source!r} is of kind {source.kind!r}, not a captioned t2m corpus")
+    if source.skeleton.is_2d:
+        raise KinemicError(f"--source: collection {config.source!r} has 2D skeleton {source.skeleton.name!r}; "
+                           "the prior needs 3D joints")
+    if config.split and config.split in source.split_names():
+        clips = np.asarray(source.split(config.split), dtype=np.int64)
+    elif config.split and config.split != "train":
+        raise KinemicError(f"--split {config.split!r}: collection {config.source!r} has splits {source.split_names()}")
+    else:
+        clips = np.arange(len(source), dtype=np.int64)
+
+    features = create_feature_space(config.features, source.skeleton)
+    items = captioned_windows(source, clips, min_frames=config.min_frames,
+                              max_frames=config.max_frames if config.long_windows == "skip" else None)
+    bank = ClipFeatureBank(source, features, clips)
+    normaliser = fit_normaliser(bank, clips)
+    encoder = load_text_encoder(config.text_encoder, device="cpu").use_store_cache(store)
+    text_table = encoder.encode(items.texts)
+
+    torch.manual_seed(config.seed)
+    model = create_denoiser(config.preset, features=features.dim, text_dim=encoder.dim).to(ctx.device)
+    schedule = CosineSchedule(config.diffusion_steps)
+    average = WeightAverage(model, config.ema_decay)
+    trained = model
+    if ctx.distributed:
+        trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rng = np.random.default_rng(config.seed)
+    provenance = collect_provenance("pretrain", config.as_dict(), inputs=[str(store.path)], seed=config.seed,
+                                    source_collection=config.source, items=len(items), world_size=ctx.world_size)
+
+    step = 0
+    if resume_step is not None:
+        state, meta = load_state(out / CHECKPOINT, map_location=str(ctx.device))
+        model.load_state_dict(state["model"])
+        average.load_state_dict(state["average"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"], rng)
+        step = int(meta["step"])
+    if ctx.is_main:
+        save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
+    metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None,
+                         columns=COLUMNS) if ctx.is_main else None
+    loss_value = float("nan")
+    loop_started = time.perf_counter()
+    try:
+        with progress_task(f"pretrain ({config.preset})", config.max_steps, completed=step) as bar:
+            while step < config.max_steps:
+                model.train()
+                batch = draw_batch(rng, items, bank, normaliser, text_table, batch_size=config.batch_size,
+                                   max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size)
+                x, mask, text = batch["x"].to(ctx.device), batch["mask"].to(ctx.device), batch["text"].to(ctx.device)
+                # draws for the global batch (same on every process), then this process's rows
+                t = torch.randint(0, schedule.num_steps, (config.batch_size,))
+                noise = torch.randn(config.batch_size, x.shape[1], x.shape[2])
+                keep = torch.rand(config.batch_size) >= config.cfg_drop
+                rows = slice(ctx.rank, config.batch_size, ctx.world_size)
+                loss = diffusion_loss(trained, schedule, x, mask, t[rows].to(ctx.device), noise[rows].to(ctx.device),
+                                      text=text, text_keep=keep[rows].to(ctx.device))
+                lr = _learning_rate(config, step)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                average.update(model)
+                step += 1
+                loss_value = float(all_reduce_mean(loss.detach(), ctx))
+                if not np.isfinite(loss_value):
+                    raise KinemicError(f"pretrain: loss became {loss_value} at step {step}; lower --lr")
+                if metrics is not None:
+                    metrics.log(step, {"loss": loss_value, "lr": lr})
+                bar.advance(1, info=f"loss {loss_value:.4f}")
+                if ctx.is_main and (step % config.checkpoint_every == 0 or step == config.max_steps):
+                    metrics.flush()
+                    save_state(out / CHECKPOINT, {"model": model.state_dict(), "average": average.state_dict(),
+                                                  "optimizer": optimizer.state_dict(), "rng": rng_state(rng)},
+                               meta={"step": step})
+    finally:
+        if metrics is not None:
+            metrics.close()
+    loop_seconds = time.perf_counter() - loop_started
+    steps_run = step - (resume_step or 0)
+    if ctx.is_main:
+        model.load_state_dict(average.averaged_state(model))
+        bundle = PriorBundle(model=model, schedule=schedule, normaliser=normaliser, skeleton=source.skeleton,
+                             features=features, text_encoder=encoder, text_encoder_name=config.text_encoder,
+                             fps=float(source.fps), max_frames=config.max_frames, preset=config.preset,
+                             source_collection=config.source)
+        save_prior(out, bundle, provenance={**provenance, "steps": step})
+        plot_loss_curves(out / "metrics.csv", out / "loss_curve.png", title=f"kinemic pretrain ({config.preset})")
+    source.close()
+    return PretrainResult(str(out), step, resume_step or 0, loss_value, sum(p.numel() for p in model.parameters()),
+                          len(items), time.perf_counter() - started, loop_seconds / max(steps_run, 1))
