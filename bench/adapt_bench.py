@@ -4,10 +4,8 @@
 
 Each (preset, method) runs in its own process so its peak RSS is its own.  Batch 30,
 target clips of 60 frames, mined source clips of 150 frames, 263-d features (HumanML3D),
-384-d text embeddings.  The backbone is ``kinemic_cli.models.denoiser`` when it is in
-the tree (its ``build_denoiser(preset, features=..., text_dim=...)``), else the MDM-shaped
-transformer of ``tests/adapt_support.py`` at the DESIGN sizes (paper: D=512, 8 layers, 4
-heads, FF 1024; small: D=256, 4 layers, 4 heads, FF 512); the output says which.
+384-d text embeddings.  The backbone is the real ``kinemic_cli.models.denoiser`` at the
+named preset (paper: D=512, 8 layers, 4 heads, FF 1024).
 """
 
 from __future__ import annotations
@@ -21,38 +19,29 @@ import sys
 import time
 from pathlib import Path
 
-SIZES = {"small": dict(dim=256, layers=4, heads=4, ff=512), "paper": dict(dim=512, layers=8, heads=4, ff=1024)}
 FEATURES, TEXT_DIM, BATCH, TARGET_T, SOURCE_T, CLASSES = 263, 384, 30, 60, 150, 10
 
 
 def _backbone(preset: str):
-    try:
-        from kinemic_cli.models.denoiser import build_denoiser  # issue 4, when present
+    from kinemic_cli.models.denoiser import create_denoiser
 
-        model = build_denoiser(preset, features=FEATURES, text_dim=TEXT_DIM)
-        return model, getattr(model, "latent_dim", SIZES[preset]["dim"]), "kinemic_cli.models.denoiser"
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from adapt_support import TinyDenoiser
-
-        return TinyDenoiser(FEATURES, text_dim=TEXT_DIM, **SIZES[preset]), SIZES[preset]["dim"], "MDM-shaped stand-in"
+    model = create_denoiser(preset, features=FEATURES, text_dim=TEXT_DIM)
+    return model, model.latent_dim, f"kinemic_cli.models.denoiser ({preset})"
 
 
 def run_one(preset: str, method: str, steps: int) -> dict:
     import torch
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from adapt_support import cosine_add_noise
-
     from kinemic_cli.adapt_config import resolve_adapt_config
     from kinemic_cli.adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
     from kinemic_cli.adapt_prior import PriorHandle
     from kinemic_cli.adapted_model import build_student
+    from kinemic_cli.diffusion import CosineSchedule
     from kinemic_cli.skeletons import SMPL22
 
     torch.manual_seed(0)
     model, latent, backbone = _backbone(preset)
-    handle = PriorHandle(model=model, device=torch.device("cpu"), add_noise=cosine_add_noise(50), num_timesteps=50,
+    handle = PriorHandle(model=model, device=torch.device("cpu"), add_noise=CosineSchedule(50).add_noise, num_timesteps=50,
                          skeleton=SMPL22, fps=20.0, max_frames=196, to_features=None, encode_text=None,
                          latent_dim=latent, preset=preset, source_collection=None, weights_hash="")
     config = resolve_adapt_config(dict(dataset="bench", prior="-", method=method), preset=preset)

@@ -52,6 +52,7 @@ class GenerateRequest:
     resume: bool = False
     overwrite: bool = False
     gif: str | None = None
+    commit_every: int = 256
     extras: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -191,13 +192,15 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     part = shard_plan(plan, shard, shards)
     name = request.collection or default_name
     list(length_batches(part[:1], request.batch_size))  # checks --batch-size before any work
+    if request.commit_every < 1:
+        raise KinemicError(f"--commit-every must be at least 1, got {request.commit_every}")
     provenance = collect_provenance("generate", request.as_dict(), inputs=[str(folder)], seed=request.seed,
                                     shard=f"{shard}/{shards}", planned_clips=len(plan), **facts)
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
              "generator": facts["method"]}
     coll = generate_into_store(sampler, part, store, name, batch_size=request.batch_size, resume=request.resume,
                                overwrite=request.overwrite, provenance=provenance, attrs=attrs,
-                               condition_names=condition_names)
+                               condition_names=condition_names, chunk=request.commit_every)
     counts: dict[str, int] = {}
     for label in coll.labels:
         counts[coll.class_names[int(label)]] = counts.get(coll.class_names[int(label)], 0) + 1

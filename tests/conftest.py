@@ -61,3 +61,23 @@ def write_collection(store: MotionStore, name: str, clips: list[Clip], **kwargs)
 @pytest.fixture
 def store(tmp_path: Path) -> MotionStore:
     return MotionStore(tmp_path / "kinemic.h5")
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory):
+    """A small demo world run through the real CLI: prepare -> pretrain (tiny) -> adapt (kinemic, tiny).
+
+    Shared by the pretrain, generate and pipeline tests; each step is a real ``kinemic``
+    subprocess, sized to take seconds.
+    """
+    work = tmp_path_factory.mktemp("pipeline")
+    store = str(work / "kinemic.h5")
+    run_kinemic("prepare", "--dataset", "demo", "--classes", "wave,kick,squat", "--limit", "150", "--store", store)
+    run_kinemic("prepare", "--dataset", "demo-t2m", "--limit", "60", "--store", store)
+    prior = work / "prior"
+    run_kinemic("pretrain", "--source", "demo-t2m", "--preset", "tiny", "--max-steps", "12", "--batch-size", "8",
+                "--max-frames", "64", "--checkpoint-every", "6", "--out", str(prior), "--store", store)
+    adapted = work / "adapted"
+    run_kinemic("adapt", "--dataset", "demo", "--prior", str(prior), "--shots", "3", "--top-k", "5", "--max-steps", "4",
+                "--out", str(adapted), "--store", store)
+    return {"work": work, "store": store, "prior": prior, "adapted": adapted}

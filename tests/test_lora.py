@@ -6,7 +6,7 @@ from kinemic_cli.adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
 from kinemic_cli.models.lora import DEFAULT_LORA_TARGETS, attach_lora, freeze, prior_pass
 from kinemic_cli.models.mic import EmbeddingMemoryBank, MICModule
 
-from adapt_support import TinyDenoiser, cosine_add_noise
+from adapt_support import cosine_add_noise, tiny_denoiser
 
 
 def _inputs(b=3, n=7, f=66):
@@ -16,7 +16,7 @@ def _inputs(b=3, n=7, f=66):
 
 def test_fresh_adapters_are_a_no_op_and_switch_off_exactly():
     torch.manual_seed(0)
-    model = TinyDenoiser(66).eval()
+    model = tiny_denoiser(66).eval()
     x, t, text = _inputs()
     before = model(x, t, text=text)
     lora = attach_lora(model)
@@ -29,30 +29,30 @@ def test_fresh_adapters_are_a_no_op_and_switch_off_exactly():
     assert not torch.allclose(model(x, t, text=text), before)
     with prior_pass(model, lora):
         assert torch.equal(model(x, t, text=text), before)
-    assert set(model.state_dict()) == set(TinyDenoiser(66).state_dict())  # base keys untouched
+    assert set(model.state_dict()) == set(tiny_denoiser(66).state_dict())  # base keys untouched
 
 
 def test_prior_pass_is_eval_no_grad_and_restores_train_mode():
-    model = TinyDenoiser(66).train()
+    model = tiny_denoiser(66).train()
     lora = attach_lora(model)
     x, t, text = _inputs()
     with prior_pass(model, lora):
-        assert not model.training and not model.layers[0].drop.training
+        assert not model.training and not model.layers[0].drop1.training
         out = model(x, t, text=text)
         assert not out.requires_grad and not lora.enabled
-    assert model.training and model.layers[0].drop.training and lora.enabled
+    assert model.training and model.layers[0].drop1.training and lora.enabled
 
 
 def test_kinemic_step_keeps_base_bit_identical_and_grads_only_intended_tensors():
     torch.manual_seed(0)
-    model = TinyDenoiser(66)
+    model = tiny_denoiser(66)
     base = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("action_embed")}
     model.reset_action_embedding(3)
     freeze(model)
     lora = attach_lora(model, targets=DEFAULT_LORA_TARGETS)
     for p in model.action_embed.parameters():
         p.requires_grad_(True)
-    mic = MICModule(32, hidden=8, embed_dim=8)
+    mic = MICModule(model.latent_dim, hidden=8, embed_dim=8)
     objective = AdaptObjective(model, add_noise=cosine_add_noise(50), num_timesteps=50, switches=LossSwitches(),
                                lora=lora, mic=mic, memory_bank=EmbeddingMemoryBank(60, 8))
     g = torch.Generator().manual_seed(1)

@@ -27,6 +27,7 @@ def generate(
     steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps for ddim (default 20).")] = None,
     guidance: Annotated[float, typer.Option("--guidance", help="Classifier-free guidance scale (1 = none).")] = 2.5,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
+    commit_every: Annotated[int, typer.Option("--commit-every", help="Clips per durable part: a killed run loses at most this many.")] = 256,
     shard: Annotated[Optional[str], typer.Option("--shard", help="i/n: make only part i of n (the union of parts is the whole run).")] = None,
     collection: CollectionOpt = None,
     store: StoreOpt = None,
@@ -52,7 +53,7 @@ def generate(
         text=values["text"], n=values["n"], length=values["length"], sampler=values["sampler"], steps=values["steps"],
         guidance=float(values["guidance"]), seed=int(values["seed"]), batch_size=int(values["batch_size"]),
         device=values["device"], shard=values["shard"], resume=bool(values["resume"]),
-        overwrite=bool(values["overwrite"]), gif=str(values["out"]) if values["out"] else None)
+        overwrite=bool(values["overwrite"]), commit_every=int(values["commit_every"]), gif=str(values["out"]) if values["out"] else None)
     result = run_generate(request, store=open_store(values["store"]))
     per_class = ", ".join(f"{k} {v}" for k, v in result["per_class"].items())
     emit(result, json_output, f"generated {result['clips']} clips into {result['collection']} "

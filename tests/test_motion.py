@@ -1,0 +1,94 @@
+"""Generator features: both feature spaces round-trip real demo-world clips; canonical; normaliser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from datasets_plugins.demo import DemoAdapter, DemoT2MAdapter
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.plugins import PrepareRequest
+from kinemic_cli.motion import (
+    HumanML3DFeatures,
+    Normaliser,
+    RootRelativeFeatures,
+    canonicalise,
+    create_feature_space,
+    rotate_y,
+)
+from kinemic_cli.skeletons import NTU25, SMPL22, convert_joints
+
+MAX_JOINT_ERROR_M = 1e-4  # the round trip is exact up to float32 rounding
+
+
+def _demo_joints(adapter, n: int) -> list[np.ndarray]:
+    return [clip.frames[:, 0] for clip in adapter.open(PrepareRequest(limit=n)).items]
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return _demo_joints(DemoT2MAdapter(), 6) + _demo_joints(DemoAdapter(), 6)
+
+
+@pytest.mark.parametrize("space", [RootRelativeFeatures(SMPL22), HumanML3DFeatures(SMPL22)], ids=lambda s: s.name)
+def test_round_trip_on_demo_clips(space, clips):
+    for joints in clips:
+        features = space.from_joints(joints)
+        assert features.shape == (len(joints), space.dim) and features.dtype == np.float32
+        back = space.to_joints(features)
+        error = np.abs(back - canonicalise(joints, SMPL22)).max()
+        assert error < MAX_JOINT_ERROR_M, f"{space.name}: max joint error {error:.2e} m"
+        np.testing.assert_allclose(space.from_joints(back), features, atol=1e-4)
+
+
+def test_rootrel_works_for_ntu25(clips):
+    joints = convert_joints(clips[0], "smpl22", "ntu25")
+    space = create_feature_space("rootrel", NTU25)
+    assert space.dim == 4 + 3 * 24
+    back = space.to_joints(space.from_joints(joints))
+    assert np.abs(back - canonicalise(joints, NTU25)).max() < MAX_JOINT_ERROR_M
+
+
+def test_features_ignore_where_the_camera_was(clips):
+    joints = clips[0]
+    moved = rotate_y(joints, 1.1) + np.array([2.0, 0.4, -3.0])
+    for space in (RootRelativeFeatures(SMPL22), HumanML3DFeatures(SMPL22)):
+        np.testing.assert_allclose(space.from_joints(moved), space.from_joints(joints), atol=1e-4)
+
+
+def test_hml263_layout_follows_humanml3d(clips):
+    """Walking straight ahead along +Z: forward root velocity, no turning, contacts 0/1, rotations orthonormal."""
+    joints = canonicalise(clips[0], SMPL22)
+    walk = joints[:1].repeat(20, axis=0) + np.linspace(0, 1.0, 20)[:, None, None] * np.array([0.0, 0.0, 1.0])
+    f = HumanML3DFeatures(SMPL22).from_joints(walk)
+    np.testing.assert_allclose(f[:-1, 0], 0.0, atol=1e-6)  # no rotation
+    np.testing.assert_allclose(f[:-1, 2], 1.0 / 19, atol=1e-5)  # +Z velocity in the root frame
+    np.testing.assert_allclose(f[:, 1], 0.0, atol=1e-5)
+    np.testing.assert_allclose(f[:, 3], walk[:, 0, 1] - walk[..., 1].min(), atol=1e-5)  # root height over the floor
+    assert set(np.unique(f[:, 259:263])) <= {0.0, 1.0}
+    rot = f[0, 67:193].reshape(21, 2, 3)  # column 0 and column 1 of each rotation matrix
+    np.testing.assert_allclose(np.linalg.norm(rot, axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose((rot[:, 0] * rot[:, 1]).sum(-1), 0.0, atol=1e-5)
+    # a body turning towards +X (heading increases) gives HumanML3D's negative half-angle rate
+    turn = np.stack([rotate_y(joints[0], a) for a in np.linspace(0, 0.5, 10)])
+    g = HumanML3DFeatures(SMPL22).from_joints(turn)
+    np.testing.assert_allclose(g[:-1, 0], -0.5 / 9 / 2, atol=1e-5)
+
+
+def test_wrong_shapes_and_unknown_spaces_are_refused():
+    with pytest.raises(KinemicError, match="smpl22"):
+        HumanML3DFeatures(NTU25)
+    with pytest.raises(KinemicError, match="known: rootrel, hml263"):
+        create_feature_space("quaternions", SMPL22)
+    with pytest.raises(KinemicError, match=r"\[T, 22, 3\]"):
+        RootRelativeFeatures(SMPL22).from_joints(np.zeros((5, 25, 3)))
+
+
+def test_normaliser_streams_statistics_and_round_trips():
+    rng = np.random.default_rng(0)
+    data = rng.normal(loc=3.0, scale=[1.0, 2.0, 0.0], size=(1000, 3))
+    norm = Normaliser.fit(data.sum(0), (data ** 2).sum(0), len(data))
+    np.testing.assert_allclose(norm.mean, data.mean(0), atol=1e-6)
+    assert norm.std[2] > 0  # a constant feature gets the floor, not a division by zero
+    x = rng.normal(size=(7, 3)).astype(np.float32)
+    np.testing.assert_allclose(norm.denormalise(norm.normalise(x)), x, atol=1e-5)

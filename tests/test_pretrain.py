@@ -1,0 +1,85 @@
+"""`kinemic pretrain` through the real executable: prior folder, resume, text prompts, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kinemic_cli.checkpoints import load_state
+from kinemic_cli.pretrain import resolve_pretrain_config, run_pretraining
+from kinemic_cli.prior import load_prior
+from kinemic_cli.progress import progress_enabled
+from kinemic_cli.store import MotionStore
+
+from conftest import run_kinemic
+
+
+def test_prior_folder_is_complete_and_loads(pipeline):
+    prior = pipeline["prior"]
+    for name in ("prior.json", "prior.safetensors", "checkpoint.json", "config.json", "metrics.csv", "loss_curve.png"):
+        assert (prior / name).exists(), name
+    bundle = load_prior(prior)
+    assert bundle.features.name == "rootrel" and bundle.skeleton.name == "smpl22" and bundle.fps == 20.0
+    assert bundle.source_collection == "demo-t2m" and bundle.max_frames == 64 and bundle.schedule.num_steps == 50
+    assert bundle.normaliser.mean.shape == (bundle.features.dim,) and np.all(bundle.normaliser.std > 0)
+    config = json.loads((prior / "config.json").read_text())
+    assert config["config"]["preset"] == "tiny" and config["provenance"]["command"] == "pretrain"
+    assert len((prior / "metrics.csv").read_text().splitlines()) == 13  # header + 12 steps
+
+
+def _config(tmp_path, name, **kw):
+    values = dict(source="demo-t2m", out=str(tmp_path / name), preset="tiny", max_steps=6, batch_size=4, max_frames=48,
+                  checkpoint_every=3, seed=3)
+    values.update(kw)
+    return resolve_pretrain_config(values)
+
+
+def test_resume_continues_bit_identically(pipeline, tmp_path):
+    store = MotionStore(pipeline["store"])
+    with progress_enabled(False):
+        run_pretraining(_config(tmp_path, "whole"), store=store)
+        run_pretraining(_config(tmp_path, "parts", max_steps=3), store=store)
+        run_pretraining(_config(tmp_path, "parts"), store=store, resume=True)
+    whole, _ = load_state(tmp_path / "whole" / "checkpoint")
+    parts, meta = load_state(tmp_path / "parts" / "checkpoint")
+    assert meta["step"] == 6
+    for key, value in whole["model"].items():
+        assert torch.equal(value, parts["model"][key]), key
+    assert (tmp_path / "whole" / "metrics.csv").read_text() == (tmp_path / "parts" / "metrics.csv").read_text()
+
+
+def test_loss_decreases_on_the_demo_corpus(pipeline, tmp_path):
+    store = MotionStore(pipeline["store"])
+    with progress_enabled(False):
+        result = run_pretraining(_config(tmp_path, "learn", max_steps=80, batch_size=16, checkpoint_every=80,
+                                         warmup_steps=10), store=store)
+    losses = [float(line.split(",")[1]) for line in (tmp_path / "learn" / "metrics.csv").read_text().splitlines()[1:]]
+    assert np.mean(losses[-20:]) < 0.8 * np.mean(losses[:10]), (np.mean(losses[:10]), np.mean(losses[-20:]))
+    assert result.steps == 80
+
+
+def test_refusals_are_one_line(pipeline, tmp_path):
+    store = pipeline["store"]
+    proc = run_kinemic("pretrain", "--source", "demo", "--out", str(tmp_path / "x"), "--store", store, check=False)
+    assert proc.returncode == 1 and "not a captioned t2m corpus" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_kinemic("pretrain", "--source", "demo-t2m", "--out", str(pipeline["prior"]), "--store", store, check=False)
+    assert proc.returncode == 1 and "is not empty" in proc.stderr
+    proc = run_kinemic("pretrain", "--source", "demo-t2m", "--preset", "giant", "--out", str(tmp_path / "y"),
+                       "--store", store, check=False)
+    assert proc.returncode == 1 and "tiny, small, paper" in proc.stderr
+    with pytest.raises(Exception):
+        resolve_pretrain_config(dict(source="s", out="o", long_windows="trim"))
+
+
+def test_text_prompt_generation_from_the_prior(pipeline, tmp_path):
+    gif = tmp_path / "waves.gif"
+    out = json.loads(run_kinemic("generate", "--model", str(pipeline["prior"]), "--text", "a person waves", "--n", "3",
+                                 "--length", "24", "--sampler", "ddim", "--steps", "5", "--out", str(gif),
+                                 "--collection", "prompt", "--store", pipeline["store"], "--json").stdout)
+    assert out["clips"] == 3 and gif.stat().st_size > 0
+    with MotionStore(pipeline["store"]).collection("prompt") as coll:
+        assert coll.class_names == ["a person waves"] and set(coll.lengths) == {24}
+        assert np.isfinite(coll.frames(0)).all()
