@@ -21,61 +21,26 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from kinemic_cli.clip import Caption, Clip, SkippedItem
+from kinemic_cli.clip import Clip, SkippedItem
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import SMPL22
 
 from ._common import check_persons, refuse_skeleton_options
+from .captions import parse_caption_lines
 from .npy_files import NpyFileError, load_npy
 
-__all__ = ["HumanML3DAdapter", "parse_caption_lines"]
+__all__ = ["HumanML3DAdapter"]
 
 FPS = 20
 FEATURES = 263
 SPLITS = ("train", "val", "test")
-
-
-def parse_caption_lines(text: str, *, length: int, fps: float = FPS) -> tuple[list[Caption], list[str]]:
-    """HumanML3D caption lines -> captions of a ``length``-frame clip, and notes on dropped ones.
-
-    Frames follow the reference loader: ``[int(start*fps), int(end*fps))``; ``0#0`` (or
-    NaN tags) means the whole clip.
-    """
-    captions, notes = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.strip().split("#")
-        caption = parts[0].strip()
-        if not caption:
-            notes.append(f"line {number}: no caption text")
-            continue
-        start, end = (_tag(parts[2]), _tag(parts[3])) if len(parts) >= 4 else (0.0, 0.0)
-        if start == 0.0 and end == 0.0:
-            captions.append(Caption(caption))
-            continue
-        first, stop = int(start * fps), min(int(end * fps), length)
-        if first >= stop:
-            notes.append(f"line {number}: window {start:g}s-{end:g}s is empty in a {length}-frame clip")
-            continue
-        captions.append(Caption(caption, first, stop))
-    return captions, notes
-
-
-def _tag(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        return 0.0
-    return 0.0 if math.isnan(value) else value
 
 
 def _read_list(path: Path) -> list[str]:
@@ -154,7 +119,7 @@ def _read_motion(root: Path, sid: str, splits: tuple[str, ...], warnings: list[s
         return SkippedItem(str(text_path), "missing file", "no caption file for this motion")
     except (OSError, UnicodeDecodeError) as exc:
         return SkippedItem(str(text_path), "unreadable", str(exc)[:80])
-    captions, notes = parse_caption_lines(text, length=len(joints))
+    captions, notes = parse_caption_lines(text, length=len(joints), fps=FPS)
     warnings.extend(f"{text_path}: {note}" for note in notes)
     if not captions:
         return SkippedItem(str(text_path), "no captions", "no usable caption line")
