@@ -137,7 +137,7 @@ class PysklAdapter(DatasetAdapter):
         most = max((a["keypoint"].shape[0] for a in annotations
                     if isinstance(a, dict) and isinstance(a.get("keypoint"), np.ndarray) and a["keypoint"].ndim == 4),
                    default=1)
-        persons = int(request.persons) if request.persons is not None else max(1, most)
+        persons = int(request.persons) if request.persons is not None else max(1, most, int(block.get("persons", 1)))
         if persons < 1:
             raise KinemicError(f"--persons must be at least 1, got {persons}")
         protocols = sorted({s.rsplit("/", 1)[0] for names_ in splits_of.values() for s in names_ if "/" in s})

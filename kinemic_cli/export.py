@@ -10,7 +10,7 @@ export never leaves a file that looks finished; an existing output is replaced o
 ``original_shape``.  Persons that are zero on every frame are dropped after the last real
 one (pyskl's single-person clips have ``M = 1``).  A ``"kinemic"`` block beside them (pyskl
 and mmaction2 ignore it) keeps what pyskl has no place for: class names, skeleton, fps,
-attrs, exact split names, subject/camera/setup/replication, per-clip extras, captions, so
+persons, attrs, exact split names, subject/camera/setup/replication, per-clip extras, captions, so
 ``kinemic prepare --dataset pyskl`` reads the file back to the same collection.
 Per-frame data (``frame_data``) is not exported to pyskl.
 
@@ -159,6 +159,7 @@ def export_pyskl(coll: Collection, out: Path, *, split: str | None = None, overw
             "skeleton": coll.skeleton.to_dict(),
             "fps": float(coll.fps),
             "kind": coll.kind,
+            "persons": int(coll.persons),
             "attrs": json.loads(json.dumps(coll.attrs)),
             "split_names": split_names,
             "clips": {**clips_meta, "extra": extra_cols, "captions": captions},

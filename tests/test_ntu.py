@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_kinemic
 from ntu_fixtures import (
-    FIRST_BODY_ID, Body, broken_empty, broken_impostor, broken_nan, broken_truncated, ntu_name, printed,
+    FIRST_BODY_ID, Body, broken_empty, broken_impostor, broken_nan, broken_truncated, ntu_name,
     smooth_motion, write_clip, write_skeleton,
 )
 from datasets_plugins.ntu_parse import SkeletonFileError, parse_skeleton, select_bodies

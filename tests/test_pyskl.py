@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_kinemic
+from ntu_fixtures import ntu_name, write_clip
 from roundtrip_support import assert_same_collection, kinetics_collection, ntu_collection, t2m_collection
 from datasets_plugins.pyskl import kinemic_split_name
 from datasets_plugins.safe_pickle import load_data_pickle
@@ -30,6 +31,18 @@ def test_export_import_gives_identical_collections(tmp_path, store, source):
     prepare_dataset("pyskl", PrepareRequest(root=out), store, collection="back")
     with store.collection("orig") as a, store.collection("back") as b:
         assert_same_collection(a, b, frame_data=False)  # pyskl has no place for per-frame features
+
+
+def test_persons_survive_when_every_clip_has_one_body(tmp_path, store):
+    root = tmp_path / "ntu"
+    write_clip(root, ntu_name(1, 1, 1, 1, 1), frames=9)
+    prepare_dataset("ntu60", PrepareRequest(root=root), store, collection="orig")
+    with store.collection("orig") as coll:
+        assert coll.persons == 2
+        export_collection(coll, "pyskl", tmp_path / "one.pkl")
+    prepare_dataset("pyskl", PrepareRequest(root=tmp_path / "one.pkl"), store, collection="back")
+    with store.collection("orig") as a, store.collection("back") as b:
+        assert_same_collection(a, b)
 
 
 def test_exported_file_is_what_pyskl_reads(tmp_path, store):
