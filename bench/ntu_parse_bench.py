@@ -13,7 +13,9 @@
    subprocess: wall time and the peak RSS of the largest process (parent or worker).
 4. Extrapolates the time of a full NTU120 (114,480 files).
 
-Prints figures; asserts nothing.
+Wall-clock figures depend on what else the machine runs, so CPU milliseconds per clip
+(this process plus its finished workers) are printed beside them.  Prints figures;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -81,28 +83,35 @@ def generate(root: Path, *, files: int, templates: int) -> tuple[int, float]:
     return total, float(np.mean(sizes))
 
 
-def parse_rate(root: Path, count: int, workers: int) -> tuple[float, float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process plus every finished (waited-for) descendant: workers included."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def parse_rate(root: Path, count: int, workers: int) -> tuple[float, float, int, float]:
+    """clips/s, MB/s, clips, and CPU ms per clip (parent + workers; wall figures depend on machine load)."""
     adapter = load_adapter("ntu60")
     stream = adapter.open(PrepareRequest(root=root, limit=count, workers=workers))
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), cpu_seconds()
     clips, nbytes = 0, 0
     for item in stream.items:
         clips += 1
         nbytes += os.path.getsize(root / f"{item.sample_id}.skeleton")
     seconds = time.perf_counter() - start
-    return clips / seconds, nbytes / seconds / 1e6, clips
+    return clips / seconds, nbytes / seconds / 1e6, clips, (cpu_seconds() - cpu0) / clips * 1e3
 
 
-def prepare_run(root: Path, store: Path, workers: int) -> tuple[float, float, dict]:
+def prepare_run(root: Path, store: Path, workers: int) -> tuple[float, float, dict, float]:
     exe = shutil.which("kinemic") or str(Path(sys.executable).with_name("kinemic"))
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), cpu_seconds()
     proc = subprocess.run([exe, "prepare", "--dataset", "ntu60", "--root", str(root), "--store", str(store),
                            "--workers", str(workers), "--json"], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"prepare failed: {proc.stderr.strip()}")
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return seconds, peak_mb, json.loads(proc.stdout)
+    return seconds, peak_mb, json.loads(proc.stdout), cpu_seconds() - cpu0
 
 
 def main() -> None:
@@ -120,16 +129,20 @@ def main() -> None:
         total_bytes, mean_size = generate(root, files=args.files, templates=args.templates)
         print(f"generated {args.files} files ({args.templates} distinct, mean {mean_size / 1e3:.0f} kB, "
               f"{total_bytes / 1e9:.2f} GB) in {time.perf_counter() - t0:.1f}s")
-        rate1, mb1, n1 = parse_rate(root, args.parse_files, 1)
-        print(f"parse, 1 process:   {rate1:7.1f} clips/s  {mb1:6.1f} MB/s  ({n1} files)")
-        rate_w, mb_w, nw = parse_rate(root, args.parse_files, args.workers)
-        print(f"parse, {args.workers} workers:   {rate_w:7.1f} clips/s  {mb_w:6.1f} MB/s  ({nw} files)")
-        seconds, peak_mb, out = prepare_run(root, work / "bench.h5", args.workers)
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        rate1, mb1, n1, cpu1 = parse_rate(root, args.parse_files, 1)
+        print(f"parse, 1 process:   {rate1:7.1f} clips/s  {mb1:6.1f} MB/s  ({n1} files, {cpu1:.1f} CPU ms/clip)")
+        rate_w, mb_w, nw, cpu_w = parse_rate(root, args.parse_files, args.workers)
+        print(f"parse, {args.workers} workers:   {rate_w:7.1f} clips/s  {mb_w:6.1f} MB/s  ({nw} files, "
+              f"{cpu_w:.1f} CPU ms/clip in parent + workers)")
+        seconds, peak_mb, out, cpu = prepare_run(root, work / "bench.h5", args.workers)
         print(f"prepare {out['clips']} clips (--workers {args.workers}, store write included): {seconds:.1f}s "
-              f"= {out['clips'] / seconds:.1f} clips/s; peak RSS of the largest process {peak_mb:.0f} MB")
+              f"= {out['clips'] / seconds:.1f} clips/s, {cpu / out['clips'] * 1e3:.1f} CPU ms/clip; "
+              f"peak RSS of the largest process {peak_mb:.0f} MB")
         print(f"extrapolated full NTU120 ({NTU120_FILES} files): prepare --workers {args.workers} "
-              f"{NTU120_FILES * seconds / out['clips'] / 60:.1f} min; parse alone 1 process "
-              f"{NTU120_FILES / rate1 / 60:.1f} min, {args.workers} workers {NTU120_FILES / rate_w / 60:.1f} min")
+              f"{NTU120_FILES * seconds / out['clips'] / 60:.1f} min wall here; parse alone 1 process "
+              f"{NTU120_FILES / rate1 / 60:.1f} min, {args.workers} workers {NTU120_FILES / rate_w / 60:.1f} min; "
+              f"CPU {NTU120_FILES * cpu / out['clips'] / 60:.1f} core-min in all (divide by idle cores)")
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
