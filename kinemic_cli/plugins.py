@@ -77,12 +77,21 @@ class DatasetInfo:
 
 @dataclass
 class DatasetStream:
-    """An adapter's answer: the info, the expected item count (for progress) and the items."""
+    """An adapter's answer: the info, the expected item count (for progress) and the items.
+
+    ``excluded`` counts inputs left out *by the rules of the release*, not because they are
+    broken (clips on an official missing-skeleton list, videos marked ``has_skeleton:
+    false``, classes not asked for): they are reported, but never fail ``--on-error fail``.
+    ``warnings`` collects one line per oddity that did not cost a clip (a label that
+    disagrees between two files); the adapter may append to it while ``items`` runs.
+    """
 
     info: DatasetInfo
     total: int | None
     items: Iterable[Union[Clip, SkippedItem]]
     inputs: list[str] = field(default_factory=list)  # input files/folders, recorded as provenance
+    excluded: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 class DatasetAdapter:

@@ -2,7 +2,10 @@
 
 Bad inputs never stop the run by default (``on_error="skip"``): each is recorded with its
 reason and summarised at the end; the run fails only under ``on_error="fail"`` or when
-nothing at all could be read.  The summary is stored as provenance of the collection.
+nothing at all could be read.  Inputs the release itself rules out (``excluded``: official
+missing-skeleton lists, ``has_skeleton: false``) and oddities that cost no clip
+(``warnings``) are counted beside the skipped files.  The summary is stored as provenance
+of the collection.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class PrepareReport:
     skipped: list[SkippedItem] = field(default_factory=list)
     per_split: dict[str, int] = field(default_factory=dict)
     per_class: dict[str, int] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -50,6 +55,9 @@ class PrepareReport:
             "skipped_files": [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in self.skipped],
             "per_split": self.per_split,
             "per_class": self.per_class,
+            "excluded": self.excluded,
+            "warning_count": len(self.warnings),
+            "warnings": self.warnings[:200],
             "seconds": round(self.seconds, 3),
         }
 
@@ -109,7 +117,9 @@ def prepare_dataset(
             where = request.root if request.root is not None else dataset
             raise KinemicError(f"{where}: nothing could be read ({reasons})")
         report.per_split = dict(sorted(split_counts.items()))
-        report.per_class = dict(class_counts)
+        report.per_class = {name: class_counts[name] for name in info.class_names if class_counts[name]}
+        report.excluded = {reason: int(n) for reason, n in stream.excluded.items() if n}
+        report.warnings = list(stream.warnings)
         report.seconds = time.perf_counter() - start
         provenance = collect_provenance(
             "prepare",
@@ -118,8 +128,9 @@ def prepare_dataset(
              "seed": request.seed, "limit": request.limit, "options": request.options, "on_error": on_error},
             inputs=stream.inputs,
             seed=request.seed,
-            summary={k: v for k, v in report.as_dict().items() if k != "skipped_files"},
+            summary={k: v for k, v in report.as_dict().items() if k not in ("skipped_files", "warnings")},
             skipped_files=[{"path": s.path, "reason": s.reason} for s in report.skipped[:1000]],
+            warnings=report.warnings[:1000],
         )
         writer.commit(provenance)
     except BaseException:

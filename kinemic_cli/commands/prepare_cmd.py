@@ -99,16 +99,28 @@ def prepare(
         table.add_row("frames", str(report.frames))
         for reason, n in report.skipped_by_reason.items():
             table.add_row(f"skipped: {reason}", str(n))
+        for reason, n in report.excluded.items():
+            table.add_row(f"excluded: {reason}", str(n))
+        if report.warnings:
+            table.add_row("warnings", str(len(report.warnings)))
         for split, n in report.per_split.items():
             table.add_row(f"split {split}", str(n))
         if "fewshot_split" in result:
             table.add_row(f"split {result['fewshot_split']['name']}", str(result["fewshot_split"]["clips"]))
         table.add_row("classes", str(len(report.per_class)))
+        if report.per_class:
+            fewest = min(report.per_class, key=report.per_class.get)
+            most = max(report.per_class, key=report.per_class.get)
+            table.add_row("clips per class", f"{report.per_class[fewest]} ({fewest}) .. {report.per_class[most]} ({most})")
         console.print(table)
         for s in report.skipped[:50]:
             console.print(f"  skipped {s.path}: {s.reason}" + (f" ({s.detail})" if s.detail else ""), highlight=False)
         if len(report.skipped) > 50:
             console.print(f"  ... and {len(report.skipped) - 50} more (see `kinemic store info {report.collection} --json`)")
+        for line in report.warnings[:20]:
+            console.print(f"  warning: {line}", highlight=False)
+        if len(report.warnings) > 20:
+            console.print(f"  ... and {len(report.warnings) - 20} more warnings (see `kinemic store info {report.collection} --json`)")
 
     emit(result, json_output, human)
 

@@ -1,17 +1,19 @@
-"""``kinemic store ls|info|rm|merge``: look after the motion store."""
+"""``kinemic store ls|info|rm|merge|export``: look after the motion store."""
 
 from __future__ import annotations
 
-from typing import Annotated, List
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 from rich.table import Table
 
 from ..errors import KinemicError
+from ..export import FORMATS, export_collection
 from ..merge import merge_collections
 from ._common import JsonOpt, StoreOpt, command, emit, open_store
 
-app = typer.Typer(help="List, inspect, remove and merge collections of the motion store.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, remove, merge and export collections of the motion store.", no_args_is_help=True)
 
 
 @app.command("ls")
@@ -115,3 +117,21 @@ def merge(
         for s in sources:
             st.remove(s)
     emit({"collection": into, "clips": n, "sources": sources}, json_output, f"merged {len(sources)} collections into {into} ({n} clips)")
+
+
+@app.command("export")
+@command
+def export(
+    name: Annotated[str, typer.Argument(help="Collection to export.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"pyskl (annotation .pkl for pyskl/mmaction2) or npy (folder for `prepare --dataset custom`); one of {', '.join(FORMATS)}.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .pkl file (pyskl) or new folder (npy).")],
+    split: Annotated[Optional[str], typer.Option("--split", help="Export only the clips of this split (e.g. xsub/train).")] = None,
+    store: StoreOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing .pkl (a folder is never replaced).")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Export a collection for pyskl/mmaction2 (--format pyskl) or as .npy clips + labels.csv (--format npy)."""
+    st = open_store(store)
+    with st.collection(name) as coll:
+        report = export_collection(coll, fmt, out, split=split, overwrite=overwrite)
+    emit(report.as_dict(), json_output, f"exported {report.clips} clips of {name} to {report.out} ({report.format})")

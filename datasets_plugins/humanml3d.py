@@ -1,0 +1,127 @@
+"""Adapter ``humanml3d``: the HumanML3D text-to-motion corpus folder -> a ``t2m`` collection.
+
+``--root`` holds ``new_joint_vecs/<id>.npy`` (T, 263), ``new_joints/<id>.npy`` (T, 22, 3),
+``texts/<id>.txt``, the split lists ``train.txt``, ``val.txt``, ``test.txt`` and
+``Mean.npy`` / ``Std.npy``.  Every ``.npy`` is loaded with ``allow_pickle=False``.
+
+- Clips: the joints are the frames (``smpl22``, 20 fps); the 263-d vectors travel with
+  them as ``frame_data["hml263"]`` so MDM-style models can use the corpus as it is.
+- Captions: each line ``caption#tokens#start#end``; ``start = end = 0`` covers the whole
+  clip, else frames ``[int(start*20), int(end*20))`` as the reference loader computes
+  them (NaN tags count as 0, as there).  The end is clipped to the clip; a caption whose
+  window is empty after that is dropped with a warning.  POS tokens are not kept.
+- Splits ``train``, ``val``, ``test`` from the lists (ids starting with ``M`` are the
+  mirrored copies and are kept as listed).  The clips are the ids of the lists, in sorted
+  order; ``.npy`` files no list names are excluded.  Without any list, every id in
+  ``new_joint_vecs/`` is read, in no split (with a warning).
+- ``Mean.npy`` and ``Std.npy`` become the collection attrs ``hml263_mean`` / ``hml263_std``.
+- All motions are kept whatever their length; the reference trainers use 40..199 frames
+  (recorded as the attr ``reference_lengths``) and filter when they load.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from kinemic_cli.clip import Clip, SkippedItem
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
+from kinemic_cli.skeletons import SMPL22
+
+from ._common import check_persons, refuse_skeleton_options
+from .captions import parse_caption_lines
+from .npy_files import NpyFileError, load_npy
+
+__all__ = ["HumanML3DAdapter"]
+
+FPS = 20
+FEATURES = 263
+SPLITS = ("train", "val", "test")
+
+
+def _read_list(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+class HumanML3DAdapter(DatasetAdapter):
+    """HumanML3D: ~14.6k motions (29k with mirrors), 3 captions each, joints + 263-d features."""
+
+    description = "HumanML3D folder (new_joints + new_joint_vecs + texts): captioned smpl22 corpus, train/val/test"
+    option_keys = ()
+
+    def open(self, request: PrepareRequest) -> DatasetStream:
+        self.check_request(request)
+        refuse_skeleton_options(request, dataset="humanml3d", skeleton="smpl22")
+        check_persons(request, dataset="humanml3d", default=1, maximum=1)
+        if request.classes:
+            raise KinemicError("humanml3d is a captioned corpus without classes; --classes does not apply")
+        root = Path(request.root)
+        for sub in ("new_joint_vecs", "new_joints", "texts"):
+            if not (root / sub).is_dir():
+                raise KinemicError(f"{root}: no {sub}/ folder (is this a HumanML3D folder?)")
+        warnings: list[str] = []
+        split_of: dict[str, list[str]] = {}
+        for split in SPLITS:
+            if (root / f"{split}.txt").is_file():
+                for sid in _read_list(root / f"{split}.txt"):
+                    split_of.setdefault(sid, []).append(split)
+        on_disk = {p.stem for p in (root / "new_joint_vecs").glob("*.npy")}
+        excluded: Counter = Counter()
+        if split_of:
+            ids = sorted(split_of)
+            excluded["in no split list"] = len(on_disk - set(split_of))
+        else:
+            ids = sorted(on_disk)
+            warnings.append(f"{root}: no train.txt/val.txt/test.txt; {len(ids)} motions read in no split")
+        if request.limit is not None:
+            ids = ids[: max(0, int(request.limit))]
+        attrs: dict = {"protocols": [], "release": "HumanML3D", "features": "hml263", "reference_lengths": [40, 199]}
+        for key, name in (("hml263_mean", "Mean.npy"), ("hml263_std", "Std.npy")):
+            try:
+                stat = load_npy(root / name)
+            except NpyFileError as exc:
+                warnings.append(f"{root / name}: {exc.reason} ({exc.detail}); {key} not stored")
+                continue
+            if stat.shape != (FEATURES,):
+                warnings.append(f"{root / name}: shape {stat.shape}, expected ({FEATURES},); {key} not stored")
+                continue
+            attrs[key] = [float(v) for v in stat.astype(np.float64)]
+        info = DatasetInfo(skeleton=SMPL22, fps=FPS, class_names=[], kind="t2m", persons=1, attrs=attrs)
+        return DatasetStream(info=info, total=len(ids), items=self._items(root, ids, split_of, warnings),
+                             inputs=[str(root)], excluded=dict(excluded), warnings=warnings)
+
+    @staticmethod
+    def _items(root: Path, ids: list[str], split_of: dict[str, list[str]], warnings: list[str]) -> Iterator[Clip | SkippedItem]:
+        for sid in ids:
+            item = _read_motion(root, sid, tuple(split_of.get(sid, ())), warnings)
+            yield item
+
+
+def _read_motion(root: Path, sid: str, splits: tuple[str, ...], warnings: list[str]) -> Clip | SkippedItem:
+    vec_path, joint_path = root / "new_joint_vecs" / f"{sid}.npy", root / "new_joints" / f"{sid}.npy"
+    text_path = root / "texts" / f"{sid}.txt"
+    try:
+        vecs = load_npy(vec_path, shape=(None, FEATURES), what="263-d vectors")
+        joints = load_npy(joint_path, shape=(None, 22, 3), what="joints")
+    except NpyFileError as exc:
+        return SkippedItem(exc.path, exc.reason, exc.detail)
+    if len(vecs) != len(joints):
+        return SkippedItem(str(joint_path), "length mismatch", f"{len(joints)} frames of joints, {len(vecs)} of vectors")
+    if len(joints) == 0:
+        return SkippedItem(str(joint_path), "empty", "0 frames")
+    try:
+        text = text_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return SkippedItem(str(text_path), "missing file", "no caption file for this motion")
+    except (OSError, UnicodeDecodeError) as exc:
+        return SkippedItem(str(text_path), "unreadable", str(exc)[:80])
+    captions, notes = parse_caption_lines(text, length=len(joints), fps=FPS)
+    warnings.extend(f"{text_path}: {note}" for note in notes)
+    if not captions:
+        return SkippedItem(str(text_path), "no captions", "no usable caption line")
+    return Clip(frames=joints[:, None], sample_id=sid, captions=captions, splits=splits,
+                frame_data={"hml263": vecs.astype(np.float32)})
