@@ -1,0 +1,121 @@
+"""Sampling throughput: clips/s of ``kinemic generate``'s sampler, and scaling with shards.
+
+    python bench/generate_bench.py [--presets small,paper] [--batches 1,16,64] [--clips 64] [--frames 60]
+    python bench/generate_bench.py --shards-only --model RUN_DIR --store STORE   # 1 vs 2 shard processes
+
+Part 1 (in-process, random weights: the speed does not depend on them): DDPM-50 and
+DDIM-10/20, each with classifier-free guidance (one batched forward of the conditional and
+unconditional halves), at ``--batch-size`` 1/16/64 through the real
+:class:`~kinemic_cli.synthesis.DiffusionClipSampler` (features -> joints included); peak
+RSS per preset from a child process.  Part 2 (with ``--model``): the real CLI, the same
+plan made by one process and by two ``--shard i/2`` processes at once, wall time each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+SAMPLERS = (("ddpm", None), ("ddim", 10), ("ddim", 20))
+
+
+def _sampler(preset: str, options):
+    import numpy as np
+
+    from kinemic_cli.diffusion import CosineSchedule
+    from kinemic_cli.models.denoiser import create_denoiser
+    from kinemic_cli.motion import HumanML3DFeatures, Normaliser, RootRelativeFeatures
+    from kinemic_cli.prior import PriorBundle
+    from kinemic_cli.skeletons import SMPL22
+    from kinemic_cli.synthesis import DiffusionClipSampler
+
+    space = HumanML3DFeatures(SMPL22) if preset == "paper" else RootRelativeFeatures(SMPL22)
+    model = create_denoiser(preset, features=space.dim, text_dim=384)
+    model.reset_action_embedding(4)
+    bundle = PriorBundle(model=model.eval(), schedule=CosineSchedule(50), features=space, skeleton=SMPL22,
+                         normaliser=Normaliser(np.zeros(space.dim, np.float32), np.ones(space.dim, np.float32)),
+                         text_encoder=None, text_encoder_name="-", fps=20.0, max_frames=196, preset=preset)
+    text = [np.random.default_rng(k).normal(size=(2, 384)).astype(np.float32) for k in range(4)]
+    return DiffusionClipSampler(model, bundle, options=options, skeleton=SMPL22, fps=20.0, class_names=list("abcd"),
+                                label_to_class={k: k for k in range(4)}, class_text=text)
+
+
+def run_preset(preset: str, batches: list[int], clips: int, frames: int) -> list[dict]:
+    from kinemic_cli.generation_plan import length_batches, plan_generation
+    from kinemic_cli.synthesis import SamplingOptions
+
+    rows = []
+    for name, steps in SAMPLERS:
+        sampler = _sampler(preset, SamplingOptions(name, steps, 2.5))
+        plan = plan_generation(counts={k: clips // 4 for k in range(4)}, lengths_per_class={}, seed=0,
+                               fixed_length=frames)
+        for batch in batches:
+            sampler.sample(plan[:1])  # warm-up
+            start = time.perf_counter()
+            for group in length_batches(plan, batch):
+                sampler.sample(group)
+            seconds = time.perf_counter() - start
+            rows.append({"preset": preset, "sampler": f"{name}-{len(sampler.sampler.timesteps)}", "batch": batch,
+                         "clips_per_s": len(plan) / seconds})
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for r in rows:
+        r["peak_rss_mib"] = rss
+    return rows
+
+
+def shard_scaling(model: str, store: str, per_class: int) -> None:
+    exe = shutil.which("kinemic") or os.path.join(os.path.dirname(sys.executable), "kinemic")
+    base = [exe, "generate", "--model", model, "--per-class", str(per_class), "--sampler", "ddim", "--steps", "20",
+            "--store", store, "--overwrite", "--json"]
+    start = time.perf_counter()
+    subprocess.run(base + ["--collection", "bench-one"], check=True, capture_output=True)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(base + ["--shard", f"{i}/2", "--collection", f"bench-shard{i}"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+    if any(p.wait() for p in procs):
+        raise SystemExit("a shard failed")
+    two = time.perf_counter() - start
+    print(f"shards: 1 process (2 threads) {one:.1f}s, 2 shard processes (1 thread each) {two:.1f}s "
+          f"-> speed-up {one / two:.2f}x (process start-up included)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--presets", default="small,paper")
+    p.add_argument("--batches", default="1,16,64")
+    p.add_argument("--clips", type=int, default=64)
+    p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--model", default=None, help="an adapt run folder: also measure shard scaling")
+    p.add_argument("--store", default=None)
+    p.add_argument("--per-class", type=int, default=8)
+    p.add_argument("--shards-only", action="store_true")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    batches = [int(b) for b in args.batches.split(",")]
+    if args.child:
+        print(json.dumps(run_preset(args.child, batches, args.clips, args.frames)))
+        return
+    if not args.shards_only:
+        print(f"{'preset':7} {'sampler':9} {'batch':>5} {'clips/s':>9} {'RSS MiB':>8}   ({args.clips} clips of "
+              f"{args.frames} frames, guidance 2.5)")
+        for preset in args.presets.split(","):
+            out = subprocess.run([sys.executable, __file__, "--child", preset, "--batches", args.batches, "--clips",
+                                  str(args.clips), "--frames", str(args.frames)], capture_output=True, text=True,
+                                 check=True)
+            for r in json.loads(out.stdout.strip().splitlines()[-1]):
+                print(f"{r['preset']:7} {r['sampler']:9} {r['batch']:>5} {r['clips_per_s']:>9.2f} "
+                      f"{r['peak_rss_mib']:>8.0f}")
+    if args.model:
+        shard_scaling(args.model, args.store, args.per_class)
+
+
+if __name__ == "__main__":
+    main()
