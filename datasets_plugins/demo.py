@@ -24,6 +24,7 @@ from kinemic_cli.plugins import (
 )
 from kinemic_cli.skeletons import SMPL22
 
+from ._common import int_option
 from .demo_world.source import FPS as SOURCE_FPS
 from .demo_world.source import VOCABULARY, SourceSpec, source_clip
 from .demo_world.target import (
@@ -40,19 +41,6 @@ from .demo_world.target import (
 )
 
 __all__ = ["DemoAdapter", "DemoT2MAdapter"]
-
-
-def _int_option(request: PrepareRequest, key: str, default: int, minimum: int) -> int:
-    raw = request.options.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise KinemicError(f"--option {key}= expects an integer, got {raw!r}") from None
-    if value < minimum:
-        raise KinemicError(f"--option {key}= must be at least {minimum}, got {value}")
-    return value
 
 
 def _float_option(request: PrepareRequest, key: str, default: float) -> float:
@@ -104,8 +92,8 @@ class DemoAdapter(DatasetAdapter):
         self.check_request(request)
         spec = TargetSpec(
             seed=int(request.seed),
-            subjects=_int_option(request, "subjects", 24, 3),
-            reps=_int_option(request, "reps", 2, 1),
+            subjects=int_option(request, "subjects", 24, minimum=3),
+            reps=int_option(request, "reps", 2, minimum=1),
             noise=_float_option(request, "noise", 1.0),
         )
         chosen = select_classes(request.classes)
@@ -163,7 +151,7 @@ class DemoT2MAdapter(DatasetAdapter):
         self.check_request(request)
         if request.classes:
             raise KinemicError("demo-t2m is a captioned corpus without classes; --classes does not apply")
-        spec = SourceSpec(seed=int(request.seed), clips=_int_option(request, "clips", 3000, 1))
+        spec = SourceSpec(seed=int(request.seed), clips=int_option(request, "clips", 3000, minimum=1))
         total = spec.clips if request.limit is None else min(spec.clips, max(0, int(request.limit)))
         info = DatasetInfo(
             skeleton=SMPL22,

@@ -58,17 +58,23 @@ def weights_hash(module: nn.Module) -> str:
     return h.hexdigest()
 
 
-def load_prior_handle(folder: Path | str, device: torch.device | str = "cpu", *, store=None) -> PriorHandle:
+def _no_encoder(texts: Sequence[str]) -> np.ndarray:
+    raise RuntimeError("this prior was loaded without its text encoder")
+
+
+def load_prior_handle(folder: Path | str, device: torch.device | str = "cpu", *, store=None,
+                      with_text_encoder: bool = True) -> PriorHandle:
     """Load a prior folder (``kinemic pretrain`` run, imported MDM, or ``builtin:NAME``) as a handle.
 
     ``store`` turns on the text-embedding cache in that store (mining encodes every source
-    caption; a re-run then encodes nothing).
+    caption; a re-run then encodes nothing).  ``with_text_encoder=False`` skips loading the
+    sentence-transformers model where only stored embeddings are needed (generation).
     """
     from .prior import load_prior, resolve_prior_folder
 
     folder = resolve_prior_folder(folder)
     device = torch.device(device)
-    bundle = load_prior(folder, device, store=store)
+    bundle = load_prior(folder, device, store=store, with_text_encoder=with_text_encoder)
     features, normaliser, encoder = bundle.features, bundle.normaliser, bundle.text_encoder
 
     def to_features(joints: np.ndarray) -> np.ndarray:
@@ -78,6 +84,6 @@ def load_prior_handle(folder: Path | str, device: torch.device | str = "cpu", *,
         model=bundle.model, device=device, add_noise=bundle.schedule.add_noise,
         num_timesteps=int(bundle.schedule.num_steps), skeleton=bundle.skeleton, fps=bundle.fps,
         max_frames=bundle.max_frames, to_features=to_features,
-        encode_text=lambda texts: encoder.encode(list(texts)), latent_dim=bundle.latent_dim, preset=bundle.preset,
+        encode_text=(lambda texts: encoder.encode(list(texts))) if encoder is not None else _no_encoder, latent_dim=bundle.latent_dim, preset=bundle.preset,
         source_collection=bundle.source_collection, weights_hash=weights_hash(bundle.model), folder=folder,
         bundle=bundle)

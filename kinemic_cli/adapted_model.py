@@ -169,8 +169,12 @@ class AdaptedModel:
     manifest: dict
 
 
-def load_adapted(folder: str | Path, device: str | torch.device = "cpu") -> AdaptedModel:
-    """Rebuild the adapted generator of an ``adapt`` run folder (checks the prior's hash)."""
+def load_adapted(folder: str | Path, device: str | torch.device = "cpu", *, with_text_encoder: bool = True) -> AdaptedModel:
+    """Rebuild the adapted generator of an ``adapt`` run folder (checks the prior's hash).
+
+    Class captions are stored as embeddings, so the text encoder is only needed for new
+    free-text prompts (``with_text_encoder=False`` saves loading it).
+    """
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -182,7 +186,7 @@ def load_adapted(folder: str | Path, device: str | torch.device = "cpu") -> Adap
     prior_folder = Path(manifest["prior"]["folder"])
     if not prior_folder.exists():
         raise KinemicError(f"{folder / MANIFEST}: its prior folder {prior_folder} no longer exists")
-    prior = load_prior_handle(prior_folder, device)
+    prior = load_prior_handle(prior_folder, device, with_text_encoder=with_text_encoder)
     if prior.weights_hash != manifest["prior"]["weights_sha256"]:
         raise KinemicError(f"{folder}: the prior in {prior_folder} changed since this model was adapted (hash differs)")
     state, _ = load_state(folder / WEIGHTS, map_location=str(device))

@@ -109,7 +109,7 @@ def _resolve_classes(wanted: list[str] | None, names: list[str], labels: list[in
 
 
 def _adapted_sampler(request: GenerateRequest, device: torch.device):
-    adapted = load_adapted(request.model, device)
+    adapted = load_adapted(request.model, device, with_text_encoder=request.text is not None)
     names, labels = adapted.class_names, adapted.target_labels
     chosen = _resolve_classes(request.classes, names, labels)
     name_of = dict(zip(labels, names))

@@ -29,7 +29,7 @@ from .skeletons import Skeleton
 
 __all__ = ["SkeletonGraph", "STREAMS", "make_stream"]
 
-STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
+from .har_data import STREAMS  # noqa: E402  (torch-free home, so the CLI can name streams cheaply)
 
 
 class SkeletonGraph:

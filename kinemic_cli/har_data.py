@@ -31,6 +31,9 @@ from .collection import Collection
 from .errors import KinemicError
 from .skeletons import Skeleton, convert_joints
 
+#: Input streams of the recogniser (built by :func:`kinemic_cli.graph.make_stream`).
+STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
+
 __all__ = ["prenormalise", "sample_indices", "ClipBank", "load_clip_bank"]
 
 

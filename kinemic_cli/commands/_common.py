@@ -21,7 +21,6 @@ import typer
 from rich.console import Console
 
 from ..config import load_config_file
-from ..distributed import launch_torchrun
 from ..errors import KinemicError
 from ..progress import progress_enabled
 from ..store import MotionStore, default_store_path
@@ -72,6 +71,8 @@ def relaunch_under_torchrun(nproc: int) -> bool:
     """
     if nproc <= 1 or "WORLD_SIZE" in os.environ:
         return False
+    from ..distributed import launch_torchrun
+
     code = launch_torchrun(nproc, _argv_without_nproc(sys.argv[1:]))
     if code != 0:
         raise KinemicError(f"torchrun with {nproc} processes failed (exit code {code}); see the messages above")

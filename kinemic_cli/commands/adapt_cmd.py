@@ -8,10 +8,6 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .. import adapt as adapt_pipeline
-from ..adapt_config import resolve_adapt_config
-from ..adapt_prior import load_prior_handle
-from ..distributed import resolve_device
 from ..errors import KinemicError
 from ._common import (ConfigOpt, CollectionOpt, DeviceOpt, JsonOpt, MaxStepsOpt, OutOpt, ResumeOpt, SeedOpt, StoreOpt,
                       apply_config, command, emit, open_store)
@@ -82,6 +78,11 @@ def adapt(
         raise KinemicError("--prior is required (a `kinemic pretrain` run folder)")
     if not values["show_mining"] and not values["out"]:
         raise KinemicError("--out is required (the run folder)")
+    from .. import adapt as adapt_pipeline
+    from ..adapt_config import resolve_adapt_config
+    from ..adapt_prior import load_prior_handle
+    from ..distributed import resolve_device
+
     st = open_store(values["store"])
     prior_handle = load_prior_handle(str(values["prior"]), resolve_device(values["device"]), store=st)
     for key in ("prior", "out", "store", "class_captions"):

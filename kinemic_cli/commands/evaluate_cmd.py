@@ -8,12 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 from rich.table import Table
 
-from ..checkpoints import atomic_write_text
-from ..distributed import resolve_device
 from ..errors import KinemicError
-from ..evaluate import ensure_evaluator, generative_metrics
-from ..evaluate_report import build_report, load_run
-from ..har_train import TrainConfig
 from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, OutOpt, SeedOpt, StoreOpt, apply_config, command,
                       emit, open_store)
 
@@ -88,6 +83,12 @@ def evaluate(
     synth = _split_list(values["synthetic"])
     if not run_folders and not synth:
         raise KinemicError("nothing to evaluate: give train-har run folders and/or --synthetic COLLECTION")
+    from ..checkpoints import atomic_write_text
+    from ..distributed import resolve_device
+    from ..evaluate import ensure_evaluator, generative_metrics
+    from ..evaluate_report import build_report, load_run
+    from ..har_train import TrainConfig
+
     resolve_device(values["device"])
     name = values["collection"] or values["dataset"] or (load_run(run_folders[0])["collection"] if run_folders else None)
     st = open_store(values["store"])

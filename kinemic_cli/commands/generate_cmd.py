@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import KinemicError
-from ..generate_run import GenerateRequest, run_generate
 from ._common import CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, ResumeOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
 
 
@@ -46,6 +45,8 @@ def generate(
     amounts = [values[k] is not None for k in ("per_class", "oversample", "counts")]
     if sum(amounts) > 1:
         raise KinemicError("give only one of --per-class, --oversample, --counts")
+    from ..generate_run import GenerateRequest, run_generate
+
     request = GenerateRequest(
         model=str(values["model"]), collection=values["collection"], per_class=values["per_class"],
         oversample=values["oversample"], counts_file=str(values["counts"]) if values["counts"] else None,

@@ -7,12 +7,9 @@ from typing import Annotated, List, Optional
 import typer
 from rich.table import Table
 
-from ..distributed import resolve_device
 from ..errors import KinemicError
-from ..graph import STREAMS
-from ..har import HarRunConfig, run_train_har
+from ..har_data import STREAMS
 from ..har_sets import TRAIN_MODES
-from ..har_train import TrainConfig
 from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, OutOpt, ResumeOpt, StoreOpt, apply_config, command,
                       emit, open_store)
 
@@ -92,6 +89,10 @@ def train_har(
     if values["stream"] not in STREAMS:
         raise KinemicError(f"--stream {values['stream']!r}: expected one of {', '.join(STREAMS)}")
     seed_list = parse_seeds(values["seeds"], values["extra_seeds"]) or [1, 2, 3]
+    from ..distributed import resolve_device
+    from ..har import HarRunConfig, run_train_har
+    from ..har_train import TrainConfig
+
     resolve_device(values["device"])
     training = TrainConfig(model=values["model"], width=values["width"], stream=values["stream"],
                            clip_len=int(values["clip_len"]), epochs=int(values["epochs"]),

@@ -8,8 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import KinemicError
-from ..mdm_import import import_mdm
-from ..pretrain import resolve_pretrain_config, run_pretraining
 from ..text import DEFAULT_TEXT_ENCODER
 from ._common import (ConfigOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, PresetOpt, ResumeOpt, SeedOpt,
                       StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
@@ -52,6 +50,8 @@ def pretrain(
     if not values["out"]:
         raise KinemicError("--out is required (the prior folder)")
     if values["import_mdm_checkpoint"]:
+        from ..mdm_import import import_mdm
+
         if not values["mdm_stats"]:
             raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
         encoder = values["text_encoder"] if ctx.get_parameter_source("text_encoder").name not in ("DEFAULT", "DEFAULT_MAP") \
@@ -64,6 +64,8 @@ def pretrain(
         return
     if not values["source"]:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
+    from ..pretrain import resolve_pretrain_config, run_pretraining
+
     st = open_store(values["store"])
     for key in ("out", "store"):
         values[key] = None if values[key] is None else str(values[key])
