@@ -3,7 +3,7 @@
 Does synthetic data make a recogniser better?  This script runs, as subprocesses:
 
     kinemic prepare --dataset demo / demo-t2m               (once; skipped if in the store)
-    kinemic pretrain --source demo-t2m ...                  (only with --pretrain-steps; else --prior, default: demo)
+    kinemic pretrain --source demo-t2m ...                  (only with --pretrain-steps; else --prior, default: builtin:demo)
     kinemic adapt --method finetune|lora|kinemic ...        (10 shots per class, few-shot seed = --fewshot-seed)
     kinemic generate --model <adapt run> --per-class N --collection demo-synth-<method>
     kinemic train-har --train real|augment|gt|mixed ... --seeds 1 2 3
@@ -71,7 +71,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, default=Path("runs/uplift"), help="work folder (store, runs, table)")
     p.add_argument("--store", type=Path, default=None, help="motion store (default: <work>/kinemic.h5)")
-    p.add_argument("--prior", default="demo", help="prior run folder or the shipped 'demo' prior")
+    p.add_argument("--prior", default="builtin:demo", help="prior folder, or builtin:demo (the shipped demo prior)")
     p.add_argument("--pretrain-steps", type=int, default=None, help="pretrain a prior for this many steps instead")
     p.add_argument("--pretrain-preset", default="small")
     p.add_argument("--shots", type=int, default=10)
@@ -79,6 +79,8 @@ def main() -> None:
     p.add_argument("--seeds", default="1,2,3", help="training seeds of every recogniser")
     p.add_argument("--adapt-steps", type=int, default=None, help="adapt --max-steps (default: adapt's own)")
     p.add_argument("--per-class", type=int, default=50, help="generated clips per class")
+    p.add_argument("--sampler", default="ddpm", help="generate --sampler")
+    p.add_argument("--guidance", type=float, default=2.5, help="generate --guidance")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--har-model", default="stgcn-small")
     p.add_argument("--epochs", type=int, default=30)
@@ -113,7 +115,8 @@ def main() -> None:
             skip_if=out / "adapted.json")  # the manifest is written last: its presence means a finished run
         if not _store_has(store, f"demo-synth-{method}"):
             run("generate", "--model", str(out), "--per-class", str(args.per_class), "--collection",
-                f"demo-synth-{method}", "--device", args.device, *common)
+                f"demo-synth-{method}", "--sampler", args.sampler, "--guidance", str(args.guidance), "--device",
+                args.device, *common)
     har = ["--dataset", "demo", "--shots", str(args.shots), "--fewshot-seed", str(args.fewshot_seed), "--seeds", *seeds,
            "--model", args.har_model, "--epochs", str(args.epochs), "--device", args.device, *common]
     settings = [("real", None), ("augment", None)] + [("mixed", m) for m in methods] + [("gt", None)]

@@ -87,7 +87,7 @@ class PretrainResult:
     out: str
     steps: int
     resumed_from: int
-    final_loss: float
+    final_loss: float | None
     parameters: int
     items: int
     seconds: float
@@ -203,7 +203,7 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
     metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None,
                          columns=COLUMNS) if ctx.is_main else None
-    loss_value = float("nan")
+    loss_value: float | None = None  # stays None when a resumed run has no step left to do
     loop_started = time.perf_counter()
     try:
         with progress_task(f"pretrain ({config.preset})", config.max_steps, completed=step) as bar:

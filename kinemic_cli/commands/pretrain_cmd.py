@@ -75,4 +75,4 @@ def pretrain(
     emit(result.as_dict(), json_output,
          f"trained the prior for {result.steps} steps on {result.items} captioned windows "
          f"({result.seconds_per_step * 1000:.0f} ms/step, {result.parameters:,} parameters, "
-         f"final loss {result.final_loss:.4f}) -> {result.out}")
+         f"final loss {'-' if result.final_loss is None else format(result.final_loss, '.4f')}) -> {result.out}")
