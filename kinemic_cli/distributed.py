@@ -38,6 +38,7 @@ __all__ = [
     "process_device",
     "is_main_process",
     "gather_rows",
+    "all_gather_autograd",
     "gather_ragged_rows",
     "gather_objects",
     "broadcast_buffers",
@@ -161,13 +162,20 @@ def gather_rows(local: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     """
     if not ctx.distributed:
         return local
+    parts = all_gather_autograd(local, ctx)  # parts[r][j] is global row r + j * world
+    return torch.stack(parts, dim=1).reshape(-1, *local.shape[1:])
+
+
+def all_gather_autograd(tensor: torch.Tensor, ctx: DistContext) -> list[torch.Tensor]:
+    """Every process's ``tensor`` (same shape everywhere), with gradients flowing back to their owners."""
+    if not ctx.distributed:
+        return [tensor]
     from torch.distributed.nn.functional import all_gather
 
     with warnings.catch_warnings():
         # deprecated in favour of a private module (torch.distributed._functional_collectives)
         warnings.simplefilter("ignore", FutureWarning)
-        parts = all_gather(local.contiguous())  # parts[r][j] is global row r + j * world
-    return torch.stack(parts, dim=1).reshape(-1, *local.shape[1:])
+        return list(all_gather(tensor.contiguous()))
 
 
 def gather_ragged_rows(local: np.ndarray, total: int, ctx: DistContext) -> np.ndarray:

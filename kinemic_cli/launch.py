@@ -33,9 +33,21 @@ def _failure_text(rank: int, failure) -> str:
     return f"process {rank} exited with status {code}"
 
 
+def _likely_cause(failure) -> int:
+    """Sort key: a process killed by a signal other than SIGTERM, then one that exited with an
+    error, then the ones torchrun stopped with SIGTERM after the first failure."""
+    code = int(failure.exitcode)
+    if code < 0 and -code != signal.SIGTERM:
+        return 0
+    return 1 if code > 0 else 2
+
+
 def describe_failures(failures: dict, nproc: int) -> str:
-    """One line for torchrun's failure records (``{rank: ProcessFailure}``), first failure first."""
-    ordered = sorted(failures.items(), key=lambda item: (getattr(item[1], "timestamp", 0), item[0]))
+    """One line for torchrun's failure records (``{rank: ProcessFailure}``), the likely cause first.
+
+    torchrun's timestamps have one-second resolution, so they cannot order the failures.
+    """
+    ordered = sorted(failures.items(), key=lambda item: (_likely_cause(item[1]), item[0]))
     parts = [_failure_text(rank, failure) for rank, failure in ordered]
     return f"{', then '.join(parts)} ({nproc} processes under torchrun)"
 
