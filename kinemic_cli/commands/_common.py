@@ -81,6 +81,12 @@ def relaunch_under_torchrun(nproc: int, *, what: str = "the command",
     return True
 
 
+def check_global_batch(batch_size: int, nproc: int) -> None:
+    """Refuse, before starting any process, a global batch that ``--nproc`` does not divide."""
+    if nproc > 1 and batch_size % nproc:
+        raise KinemicError(f"--batch-size {batch_size} is the global batch and must be divisible by --nproc {nproc}")
+
+
 def open_store(path: Optional[Path]) -> MotionStore:
     return MotionStore(path or default_store_path())
 

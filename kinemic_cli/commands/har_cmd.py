@@ -14,7 +14,7 @@ from ..har import HarRunConfig, run_train_har
 from ..har_sets import TRAIN_MODES
 from ..har_train import TrainConfig
 from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, NprocOpt, OutOpt, ResumeOpt, StoreOpt, apply_config,
-                      command, emit, open_store, relaunch_under_torchrun)
+                      check_global_batch, command, emit, open_store, relaunch_under_torchrun)
 
 
 def parse_seeds(values: list[str] | str | None, extra: list[int] | None = None) -> list[int]:
@@ -95,6 +95,7 @@ def train_har(
         raise KinemicError(f"--stream {values['stream']!r}: expected one of {', '.join(STREAMS)}")
     seed_list = parse_seeds(values["seeds"], values["extra_seeds"]) or [1, 2, 3]
     resolve_device(values["device"])
+    check_global_batch(int(values["batch_size"]), values["nproc"])
     if relaunch_under_torchrun(values["nproc"], what="train-har",
                                resume_hint="--resume keeps the seeds that finished and redoes the others"):
         return

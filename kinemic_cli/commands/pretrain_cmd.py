@@ -12,7 +12,7 @@ from ..mdm_import import import_mdm
 from ..pretrain import resolve_pretrain_config, run_pretraining
 from ..text import DEFAULT_TEXT_ENCODER
 from ._common import (ConfigOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, PresetOpt, ResumeOpt, SeedOpt,
-                      StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
+                      StoreOpt, apply_config, check_global_batch, command, emit, open_store, relaunch_under_torchrun)
 
 
 @command
@@ -61,8 +61,6 @@ def pretrain(
                             text_encoder=encoder)
         return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
                                          f"-> {result['out']} (text encoder {encoder})")
-    if relaunch_under_torchrun(values["nproc"], what="pretrain"):
-        return
     if not values["source"]:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
     st = open_store(values["store"])
@@ -70,6 +68,9 @@ def pretrain(
         values[key] = None if values[key] is None else str(values[key])
     values["store"] = str(st.path)
     cfg = resolve_pretrain_config(values)
+    check_global_batch(cfg.batch_size, values["nproc"])
+    if relaunch_under_torchrun(values["nproc"], what="pretrain"):
+        return
     result = run_pretraining(cfg, store=st, resume=bool(values["resume"]))
     emit(result.as_dict(), json_output,
          f"trained the prior for {result.steps} steps on {result.items} captioned windows "
