@@ -64,7 +64,7 @@ def launch_torchrun(nproc: int, argv: list[str], *, what: str = "the command",
     try:
         torchrun.run(args)
     except ChildFailedError as exc:
-        raise KinemicError(f"{what} failed: {describe_failures(exc.failures, nproc)}; see its messages above; "
+        raise KinemicError(f"{what} failed: {describe_failures(exc.failures, nproc)}; see the messages above; "
                            f"{resume_hint}") from None
     finally:
         sys.stdout.flush()

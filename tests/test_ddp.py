@@ -212,3 +212,20 @@ def test_prepared_length_is_the_length_prepare_joints_returns(frames, fps):
     out = prepare_joints(joints, skeleton=NTU25, fps=fps, prior_skeleton=SMPL22, prior_fps=20.0, max_frames=196,
                          where="clip")
     assert len(out) == prepared_length(frames, fps=fps, prior_fps=20.0, max_frames=196)
+
+
+def test_non_main_processes_leave_the_store_alone(tmp_path):
+    """What rank > 0 does instead of writing: a few-shot draw without storing it, a read-only text cache."""
+    from kinemic_cli.splits import make_fewshot_split
+    from kinemic_cli.text import EmbeddingCache
+
+    store = write_har_store(tmp_path / "toy.h5", train_per_class=4, val_per_class=1)
+    name, drawn = make_fewshot_split(store, "toy", shots=2, seed=3, record=False)
+    with store.collection("toy") as coll:
+        assert name not in coll.split_names()
+    assert np.array_equal(make_fewshot_split(store, "toy", shots=2, seed=3)[1], drawn)  # rank 0's draw is the same
+    cache = EmbeddingCache(tmp_path / "cache.h5", "model", writable=False)
+    cache.add(["a person waves"], np.ones((1, 4), np.float32))
+    cache.save()
+    assert not (tmp_path / "cache.h5").exists() and cache.get(["a person waves"]).shape == (1, 4)
+
