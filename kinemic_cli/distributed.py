@@ -118,7 +118,11 @@ def setup_distributed(device: str = "cpu", *, timeout_s: float | None = None) ->
         torch.cuda.set_device(dev)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if timeout_s is None:
-        timeout_s = float(os.environ.get("KINEMIC_DIST_TIMEOUT", "600"))
+        try:
+            timeout_s = float(os.environ.get("KINEMIC_DIST_TIMEOUT", "600"))
+        except ValueError:
+            raise KinemicError(f"KINEMIC_DIST_TIMEOUT={os.environ['KINEMIC_DIST_TIMEOUT']!r}: expected seconds, "
+                               "e.g. 600") from None
     if not dist.is_initialized():
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return DistContext(rank, world, local_rank, dev, backend)
