@@ -10,6 +10,11 @@ batches from :class:`~kinemic_cli.adapt_data.BatchSampler`, the files from
 Resume is bit-identical: the checkpoint holds the trainable tensors, the optimizer, the
 MIC module, the memory bank, the step and every RNG state (torch and the numpy batch
 Generator), and nothing in a step depends on wall-clock time.
+
+Under ``torchrun`` every process draws the same global batch and keeps its rows, DDP wraps
+the whole objective (LoRA, action table, MIC), the contrastive candidates are gathered
+over processes, and only rank 0 writes the run folder; the checkpoint holds unwrapped
+states and the shared RNG states, so it resumes under any number of processes.
 """
 
 from __future__ import annotations
@@ -23,20 +28,22 @@ import numpy as np
 import torch
 
 from .adapt_config import RESUME_FREE_KEYS, AdaptConfig
-from .adapt_data import BatchSampler, load_fewshot_clips, prepare_joints
+from .adapt_data import BatchSampler, load_fewshot_clips, prepare_joints, prepared_length
 from .adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
 from .adapt_outputs import MetricsLog, plot_loss_curves, render_mined_windows
 from .adapt_prior import PriorHandle, load_prior_handle
 from .adapted_model import build_student, save_adapted
-from .checkpoints import load_state, rng_state, save_state, set_rng_state, state_exists
+from .checkpoints import load_state, save_state, state_exists
 from .config import save_resolved_config
-from .distributed import resolve_device
+from .distributed import (DistContext, all_reduce_mean, resolve_device, setup_distributed, teardown_distributed,
+                          wrap_ddp)
 from .errors import KinemicError
 from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
 from .progress import progress_task
 from .provenance import collect_provenance
 from .splits import make_fewshot_split
 from .store import MotionStore
+from .training_rng import TrainingRandomness
 
 __all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
 
@@ -107,31 +114,51 @@ def _check_resume_config(out: Path, config: AdaptConfig) -> None:
             raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")
 
 
-def _prepare_out(out: Path, resume: bool) -> int | None:
-    """Return the checkpoint step to resume from (None for a fresh run)."""
+def _prepare_out(out: Path, resume: bool, ctx: DistContext) -> int | None:
+    """Return the checkpoint step to resume from (None for a fresh run); only rank 0 creates the folder."""
     if resume:
         if not state_exists(out / CHECKPOINT):
             raise KinemicError(f"--resume: no checkpoint in {out}")
         return int(load_state(out / CHECKPOINT)[1]["step"])
-    if out.exists() and any(out.iterdir()):
-        raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    if ctx.is_main:
+        if out.exists() and any(out.iterdir()):
+            raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
+        out.mkdir(parents=True, exist_ok=True)
     return None
 
 
 def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = False,
                    prior: PriorHandle | None = None) -> AdaptResult:
+    """Adapt on this process, or on every process of a ``torchrun`` group (only rank 0 writes)."""
     started = time.perf_counter()
+    ctx = setup_distributed(config.device)
+    try:
+        return _run(config, store, resume, prior, ctx, started)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _global_batch(sampler: BatchSampler, config: AdaptConfig, ctx: DistContext) -> int:
+    size = sampler.global_batch
+    if size % ctx.world_size:
+        fewer = f" (all {size} shots: fewer than --batch-size {config.batch_size})" if size < config.batch_size else ""
+        raise KinemicError(f"--batch-size: the global batch of {size} clips{fewer} must be divisible by the "
+                           f"{ctx.world_size} processes")
+    return size
+
+
+def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: PriorHandle | None, ctx: DistContext,
+         started: float) -> AdaptResult:
     out = Path(config.out)
-    device = resolve_device(config.device)
+    device = ctx.device
     prior = prior or load_prior_handle(config.prior, device, store=store)
-    resume_step = _prepare_out(out, resume)
+    resume_step = _prepare_out(out, resume, ctx)
     if resume_step is not None:
         _check_resume_config(out, config)
 
     collection = config.collection or config.dataset
     split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
-                                                  protocol=config.protocol)
+                                                  protocol=config.protocol, record=ctx.is_main)
     coll = store.collection(collection)
     labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
     shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
@@ -141,7 +168,8 @@ def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = Fa
 
     mining = mine_for_run(config, store, prior, class_names) if config.method == "kinemic" else None
     if mining is not None:
-        (out / "mining.json").write_text(json.dumps(mining.report(sample_ids=_source_ids(store, mining)), indent=1))
+        if ctx.is_main:
+            (out / "mining.json").write_text(json.dumps(mining.report(sample_ids=_source_ids(store, mining)), indent=1))
         class_text = mining.class_caption_embeddings
         captions = mining.class_captions
     else:
@@ -150,34 +178,44 @@ def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = Fa
         class_text = [_unit(prior.encode_text(c)) for c in captions]
 
     provenance = collect_provenance("adapt", config.as_dict(), inputs=[str(store.path), config.prior],
-                                    seed=config.seed, fewshot_split=split_name, prior_hash=prior.weights_hash)
-    save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
+                                    seed=config.seed, fewshot_split=split_name, prior_hash=prior.weights_hash,
+                                    world_size=ctx.world_size)
+    if ctx.is_main:
+        save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
 
     torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
     student = build_student(prior, config, num_classes=len(class_names))
+    randomness = TrainingRandomness(config.seed, ctx)
     optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
     objective = AdaptObjective(
         prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
         memory_bank=student.memory_bank, mining=mining is not None,
         switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
-                              config.lambda_win, config.cfg_drop))
+                              config.lambda_win, config.cfg_drop),
+        generator=randomness.shared, ctx=ctx)
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
     sampler = BatchSampler(
-        shots, class_ids, class_text, batch_size=config.batch_size, rng=rng, mining=mining, source=source_coll,
+        shots, class_ids, class_text, batch_size=config.batch_size, rng=randomness.numpy, mining=mining,
+        source=source_coll,
         source_prepare=lambda frames, where: prepare_joints(
             frames, skeleton=source_coll.skeleton, fps=source_coll.fps, prior_skeleton=prior.skeleton,
             prior_fps=prior.fps, max_frames=prior.max_frames, where=where),
-        to_features=prior.to_features)
+        source_length=lambda frames: prepared_length(frames, fps=source_coll.fps, prior_fps=prior.fps,
+                                                     max_frames=prior.max_frames),
+        to_features=prior.to_features, rank=ctx.rank, world_size=ctx.world_size)
+    _global_batch(sampler, config, ctx)
+    # the whole step under DDP; without L_con the MIC module gets no gradient
+    step_module = wrap_ddp(objective, ctx, find_unused=mining is not None and not config.contrastive)
 
     step = 0
     if resume_step is not None:
-        state, meta = load_state(out / CHECKPOINT)
+        state, meta = load_state(out / CHECKPOINT, map_location=str(device))
         student.load_training_state(state["student"])
         optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"], rng)
         step = int(meta["step"])
-    metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None)
+        randomness.restore(state["rng"], step=step)
+    metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None) \
+        if ctx.is_main else None
     losses: dict[str, float] = {}
     loop_started = time.perf_counter()
     try:
@@ -186,36 +224,48 @@ def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = Fa
                 student.train()
                 drawn = sampler.draw()
                 batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
-                terms = objective(batch)
+                terms = step_module(batch)
                 optimizer.zero_grad(set_to_none=True)
                 terms["total"].backward()
                 torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)
                 optimizer.step()
                 step += 1
-                losses = {k: float(v.detach()) for k, v in terms.items()}
+                losses = _mean_terms(terms, ctx)
                 if not all(np.isfinite(v) for v in losses.values()):
                     raise KinemicError(f"adapt: loss became {losses} at step {step}; lower --lr")
-                metrics.log(step, {**losses, "lr": config.lr})
+                if metrics is not None:
+                    metrics.log(step, {**losses, "lr": config.lr})
                 bar.advance(1, info=" ".join(f"{k} {losses[k]:.4f}" for k in ("total", "rec", "con", "win")))
                 if step % config.checkpoint_every == 0 or step == config.max_steps:
-                    metrics.flush()
-                    save_state(out / CHECKPOINT, {"student": student.training_state(),
-                                                  "optimizer": optimizer.state_dict(), "rng": rng_state(rng)},
-                               meta={"step": step, "method": config.method})
+                    rng = randomness.state()  # a collective: every process takes part
+                    if ctx.is_main:
+                        metrics.flush()
+                        save_state(out / CHECKPOINT, {"student": student.training_state(),
+                                                      "optimizer": optimizer.state_dict(), "rng": rng},
+                                   meta={"step": step, "method": config.method, "world_size": ctx.world_size})
     finally:
-        metrics.close()
+        if metrics is not None:
+            metrics.close()
     loop_seconds = time.perf_counter() - loop_started
     steps_run = step - (resume_step or 0)
 
-    save_adapted(out, student, prior=prior, config=config, class_names=class_names, captions=captions,
-                 class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, split=split_name)
-    plot_loss_curves(out / "metrics.csv", out / "loss_curves.png", title=f"kinemic adapt ({config.method})")
-    _render_mining_gif(out, prior, shots, class_ids, class_names, sampler, mining)
+    if ctx.is_main:
+        save_adapted(out, student, prior=prior, config=config, class_names=class_names, captions=captions,
+                     class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, split=split_name)
+        plot_loss_curves(out / "metrics.csv", out / "loss_curves.png", title=f"kinemic adapt ({config.method})")
+        _render_mining_gif(out, prior, shots, class_ids, class_names, sampler, mining)
     coll.close()
     if source_coll is not None:
         source_coll.close()
     return AdaptResult(str(out), config.method, step, resume_step or 0, losses, student.trainable_count(), class_names,
                        config.shots, time.perf_counter() - started, loop_seconds / max(steps_run, 1))
+
+
+def _mean_terms(terms: dict[str, torch.Tensor], ctx: DistContext) -> dict[str, float]:
+    """Each loss term averaged over processes (equal local batches: the global batch's value)."""
+    keys = sorted(terms)
+    values = all_reduce_mean(torch.stack([terms[k].detach().float() for k in keys]), ctx)
+    return {k: float(v) for k, v in zip(keys, values.cpu())}
 
 
 def _source_ids(store: MotionStore, mining: MiningResult):

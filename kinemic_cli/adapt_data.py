@@ -10,6 +10,11 @@ Source windows are read from the store when drawn (one contiguous HDF5 read each
 than cached, so memory stays flat however many neighbours (``top_k x classes``) were
 mined.  All randomness of batch assembly comes from one ``numpy`` Generator whose state is
 checkpointed, so a resumed run draws exactly what the uninterrupted run would have.
+
+Under torchrun every process draws the whole *global* batch from the same Generator state
+and then reads and converts only its own rows ``rank::world_size``, padded to the global
+batch's longest clip (known without reading: :func:`prepared_length`), so the batch and
+the noise drawn for it mean the same thing whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from .errors import KinemicError
 from .mining import MiningResult
 from .skeletons import Skeleton, convert_joints
 
-__all__ = ["JointsToFeatures", "FewShotClips", "prepare_joints", "load_fewshot_clips", "BatchSampler", "pad_stack"]
+__all__ = ["JointsToFeatures", "FewShotClips", "prepare_joints", "prepared_length", "load_fewshot_clips", "BatchSampler",
+           "pad_stack"]
 
 # joints [T, J, 3] on the prior's skeleton -> normalised features [T, F]
 JointsToFeatures = Callable[[np.ndarray], np.ndarray]
@@ -43,8 +49,19 @@ def prepare_joints(frames: np.ndarray, *, skeleton: Skeleton, fps: float, prior_
     except KinemicError as exc:
         raise KinemicError(f"{where}: cannot use {skeleton.name!r} clips with a {prior_skeleton.name!r} prior ({exc})") from None
     if abs(fps - prior_fps) > 1e-6 and len(joints) > 1:
-        joints = resample_time(joints, round(len(joints) * prior_fps / fps))
+        joints = resample_time(joints, _resampled_length(len(joints), fps, prior_fps))
     return joints[:max_frames]
+
+
+def _resampled_length(frames: int, fps: float, prior_fps: float) -> int:
+    if abs(fps - prior_fps) > 1e-6 and frames > 1:
+        return max(2, int(round(frames * prior_fps / fps)))
+    return int(frames)
+
+
+def prepared_length(frames: int, *, fps: float, prior_fps: float, max_frames: int) -> int:
+    """How many frames :func:`prepare_joints` returns for a clip of ``frames`` frames (without reading it)."""
+    return min(_resampled_length(frames, fps, prior_fps), int(max_frames))
 
 
 def resample_time(joints: np.ndarray, frames: int) -> np.ndarray:
@@ -88,9 +105,16 @@ def load_fewshot_clips(coll: Collection, indices: np.ndarray, *, prior_skeleton:
     return FewShotClips(np.asarray(indices, dtype=np.int64), np.array(labels, dtype=np.int64), ids, joints, features)
 
 
-def pad_stack(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Ragged ``[T_i, F]`` arrays -> ``(padded [B, T_max, F], mask [B, T_max])``, padding at the end."""
+def pad_stack(arrays: list[np.ndarray], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ragged ``[T_i, F]`` arrays -> ``(padded [B, T, F], mask [B, T])``, padding at the end.
+
+    ``T`` is ``length`` (at least the longest array) or the longest array.
+    """
     longest = max(len(a) for a in arrays)
+    if length is not None:
+        if length < longest:
+            raise ValueError(f"pad_stack: length {length} is shorter than the longest array ({longest})")
+        longest = int(length)
     out = np.zeros((len(arrays), longest, arrays[0].shape[1]), dtype=np.float32)
     mask = np.zeros((len(arrays), longest), dtype=bool)
     for b, a in enumerate(arrays):
@@ -102,17 +126,28 @@ def pad_stack(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 class BatchSampler:
     """Draws each step's batch: which shots, which mined neighbour and which captions.
 
-    ``class_labels`` maps each shot's dataset label to its row in the mining result (the
-    adapted model's class id).  With ``mining=None`` (baselines) only target clips come back.
+    ``class_ids`` gives each shot's row in the mining result (the adapted model's class
+    id).  With ``mining=None`` (baselines) only target clips come back.  ``rank`` /
+    ``world_size``: the global batch is drawn, this process's rows come back
+    (``source_length(frames)`` is the prepared length of a source window of ``frames``
+    frames, so padding can follow the global batch without reading other rows).
     """
 
     def __init__(self, shots: FewShotClips, class_ids: np.ndarray, class_text: list[np.ndarray], *, batch_size: int,
                  rng: np.random.Generator, mining: MiningResult | None = None, source: Collection | None = None,
                  source_prepare: Callable[[np.ndarray, str], np.ndarray] | None = None,
-                 to_features: JointsToFeatures | None = None):
+                 to_features: JointsToFeatures | None = None, source_length: Callable[[int], int] | None = None,
+                 rank: int = 0, world_size: int = 1):
         self.shots, self.class_ids, self.class_text = shots, np.asarray(class_ids, dtype=np.int64), class_text
         self.batch_size, self.rng = int(batch_size), rng
         self.mining, self.source, self.source_prepare, self.to_features = mining, source, source_prepare, to_features
+        self.source_length = source_length
+        self.rows = slice(int(rank), None, int(world_size))
+
+    @property
+    def global_batch(self) -> int:
+        """Clips per step over all processes: ``batch_size``, or all shots when they are fewer."""
+        return min(self.batch_size, len(self.shots.features))
 
     def _choose_shots(self) -> np.ndarray:
         n = len(self.shots.features)
@@ -125,14 +160,27 @@ class BatchSampler:
         frames = self.source.frames(clip)[start:end]
         return self.source_prepare(frames, f"source {self.source.name!r} clip {self.source.sample_ids[clip]}")
 
+    def _window_length(self, candidate: int) -> int:
+        _, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
+        if self.source_length is None:
+            return len(self.source_window_joints(candidate))
+        return int(self.source_length(end - start))
+
     def draw(self) -> dict:
-        """One batch as numpy/torch pieces (see :class:`~kinemic_cli.adapt_losses.AdaptBatch`)."""
+        """This process's rows of one global batch (see :class:`~kinemic_cli.adapt_losses.AdaptBatch`).
+
+        Every draw is made for the whole global batch, in the same order whatever the
+        number of processes; only reading and converting is limited to the local rows.
+        """
+        rows = self.rows
         chosen = self._choose_shots()
         classes = self.class_ids[chosen]
-        class_text = np.stack([self.class_text[c][self.rng.integers(len(self.class_text[c]))] for c in classes])
-        target, target_mask = pad_stack([self.shots.features[i] for i in chosen])
-        batch = {"target": target, "target_mask": target_mask, "labels": torch.from_numpy(classes),
-                 "class_text": torch.from_numpy(class_text.astype(np.float32)), "chosen": chosen}
+        text_choice = [int(self.rng.integers(len(self.class_text[c]))) for c in classes]
+        class_text = np.stack([self.class_text[c][j] for c, j in zip(classes[rows], text_choice[rows])])
+        longest = max(len(self.shots.features[i]) for i in chosen)
+        target, target_mask = pad_stack([self.shots.features[i] for i in chosen[rows]], longest)
+        batch = {"target": target, "target_mask": target_mask, "labels": torch.from_numpy(classes[rows]),
+                 "class_text": torch.from_numpy(class_text.astype(np.float32)), "chosen": chosen[rows]}
         if self.mining is None:
             return batch
         neighbours = self.mining.neighbours[classes, self.rng.integers(self.mining.neighbours.shape[1], size=len(classes))]
@@ -140,8 +188,10 @@ class BatchSampler:
         for n in neighbours:
             ids = self.mining.candidates.caption_ids[int(n)]
             texts.append(self.mining.text_embeddings[ids[self.rng.integers(len(ids))]])
-        sources = [np.asarray(self.to_features(self.source_window_joints(int(n))), dtype=np.float32) for n in neighbours]
-        batch["source"], batch["source_mask"] = pad_stack(sources)
-        batch["source_text"] = torch.from_numpy(np.stack(texts).astype(np.float32))
-        batch["neighbours"] = neighbours
+        longest_source = max(self._window_length(int(n)) for n in neighbours)
+        sources = [np.asarray(self.to_features(self.source_window_joints(int(n))), dtype=np.float32)
+                   for n in neighbours[rows]]
+        batch["source"], batch["source_mask"] = pad_stack(sources, longest_source)
+        batch["source_text"] = torch.from_numpy(np.stack(texts[rows]).astype(np.float32))
+        batch["neighbours"] = neighbours[rows]
         return batch

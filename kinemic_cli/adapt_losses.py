@@ -4,7 +4,17 @@
 student (adapters on) and as the frozen prior (:func:`~kinemic_cli.models.lora.prior_pass`:
 adapters off, eval mode, no grad; one copy of the weights), the MIC module and its memory
 bank, and the diffusion schedule's ``add_noise``.  It returns the loss terms as a dict of
-named tensors, so the training loop only sums, logs and steps.
+named tensors, so the training loop only sums, logs and steps.  It is an ``nn.Module``
+holding every trainable module, so DistributedDataParallel can wrap the whole step.
+
+Under torchrun (``ctx``) each process holds rows ``rank::world_size`` of the global batch:
+the timestep, noise and condition drops are drawn for the global batch from the shared
+``generator`` and sliced, and the contrastive candidates are the source embeddings of the
+WHOLE global batch, gathered in global order with an autograd-aware all-gather (each
+process's loss sends gradient to the rows other processes computed), then the memory bank
+(the same on every process, because every process pushes the same gathered rows).  Each
+anchor has at least one positive (its own mined source), so the mean of the per-process
+means is the global mean and DDP's gradient average is the gradient of the global loss.
 
 Per step, for a batch of target clips ``x [B, T, F]`` each paired with a mined source clip
 ``s [B, S, F]`` (features normalised with the prior's normaliser):
@@ -31,6 +41,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .distributed import DistContext, gather_rows
 from .models.lora import LoRAAdapters, prior_pass
 from .models.mic import EmbeddingMemoryBank, MICModule, soft_nearest_neighbour_loss
 from .windows import best_attention_windows, cut_windows, dynamic_window_weights
@@ -80,32 +91,48 @@ def masked_mse_per_sample(prediction: torch.Tensor, target: torch.Tensor, mask: 
     return squared / (weight.sum(dim=(1, 2)) * prediction.shape[-1]).clamp(min=1.0)
 
 
-class AdaptObjective:
-    """Loss terms of one step; ``mining=False`` gives the finetune / LoRA baselines (L_rec only)."""
+class AdaptObjective(nn.Module):
+    """Loss terms of one step; ``mining=False`` gives the finetune / LoRA baselines (L_rec only).
+
+    ``generator``: the CPU ``torch.Generator`` the step's diffusion draws come from (the
+    default generator when None); ``ctx``: the process group (None: one process).
+    """
 
     def __init__(self, model: nn.Module, *, add_noise: AddNoise, num_timesteps: int, switches: LossSwitches,
                  lora: LoRAAdapters | None = None, mic: MICModule | None = None,
-                 memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True):
+                 memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True,
+                 generator: torch.Generator | None = None, ctx: DistContext | None = None):
+        super().__init__()
         if mining and (mic is None or memory_bank is None):
             raise ValueError("KineMIC needs a MIC module and a memory bank")
         self.model, self.lora, self.mic, self.bank = model, lora, mic, memory_bank
         self.add_noise, self.num_timesteps = add_noise, int(num_timesteps)
         self.switches, self.mining = switches, mining
+        self.generator, self.ctx = generator, ctx
+
+    def _draws(self, local: int, frames: int, feats: int, device: torch.device):
+        """Timesteps, noise and keep flags for the global batch, sliced to this process's rows."""
+        world, rank = (self.ctx.world_size, self.ctx.rank) if self.ctx is not None else (1, 0)
+        total, rows, g = local * world, slice(rank, None, world), self.generator
+        t = torch.randint(0, self.num_timesteps, (total,), generator=g)[rows]
+        noise = torch.randn(total, frames, feats, generator=g)[rows]
+        text_keep = (torch.rand(total, generator=g) >= self.switches.cfg_drop)[rows]
+        action_keep = (torch.rand(total, generator=g) >= self.switches.cfg_drop)[rows]
+        return t.to(device), noise.to(device), text_keep.to(device), action_keep.to(device)
+
+    def _global(self, local: torch.Tensor) -> torch.Tensor:
+        return local if self.ctx is None else gather_rows(local, self.ctx)
 
     def _student(self, x_t, t, batch: AdaptBatch, mask, text_keep, action_keep):
         return self.model(x_t, t, text=batch.class_text, action=batch.labels, mask=mask,
                           text_keep=text_keep, action_keep=action_keep, return_latents=True)
 
-    def __call__(self, batch: AdaptBatch) -> dict[str, torch.Tensor]:
+    def forward(self, batch: AdaptBatch) -> dict[str, torch.Tensor]:
         sw = self.switches
         x, mask = batch.target, batch.target_mask
         bsz, frames, feats = x.shape
         source_frames = batch.source.shape[1] if self.mining else 0
-        device = x.device
-        t = torch.randint(0, self.num_timesteps, (bsz,), device=device)
-        noise = torch.randn(bsz, max(frames, source_frames), feats, device=device)
-        text_keep = torch.rand(bsz, device=device) >= sw.cfg_drop
-        action_keep = torch.rand(bsz, device=device) >= sw.cfg_drop
+        t, noise, text_keep, action_keep = self._draws(bsz, max(frames, source_frames), feats, x.device)
 
         x0_hat, target_latents = self._student(self.add_noise(x, t, noise[:, :frames]), t, batch, mask,
                                                text_keep, action_keep)
@@ -124,10 +151,11 @@ class AdaptObjective:
         z_source, source_attention = self.mic(source_latents, batch.source_mask)
 
         if sw.contrastive:
-            candidates, candidate_labels = self.bank.with_batch(z_source, batch.labels)
+            z_all, labels_all = self._global(z_source), self._global(batch.labels)
+            candidates, candidate_labels = self.bank.with_batch(z_all, labels_all)
             terms["con"] = soft_nearest_neighbour_loss(z_target, batch.labels, candidates, candidate_labels,
                                                        self.mic.scale)
-            self.bank.push(z_source, batch.labels)
+            self.bank.push(z_all, labels_all)
 
         if sw.window:
             starts, lengths = best_attention_windows(source_attention, batch.source_mask.sum(1),

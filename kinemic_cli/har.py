@@ -13,6 +13,10 @@ The headline is the **last epoch**: it uses no labelled clips beyond the trainin
 validation carve adds ``val_per_class`` labelled clips per class, which a true k-shot user
 would not have).  The validation-selected number is reported beside it.  ``--resume``
 reuses seeds whose ``result.json`` is already written.
+
+Under ``torchrun`` every seed trains on all processes (a distributed split of each global
+batch, see :mod:`kinemic_cli.har_train`); every process computes the same results and
+only rank 0 writes the run folder.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import torch
 from .augment import AugmentConfig
 from .checkpoints import atomic_write_text
 from .config import save_resolved_config
+from .distributed import DistContext, local_batch_size, setup_distributed, teardown_distributed
 from .errors import KinemicError
 from .har_sets import HarSets, build_har_sets
 from .har_train import TrainConfig, save_recogniser, score, train_recogniser
@@ -68,21 +73,24 @@ def _write_metrics_csv(path: Path, history: list[dict]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def _run_seed(sets: HarSets, cfg: HarRunConfig, seed: int, folder: Path) -> dict:
+def _run_seed(sets: HarSets, cfg: HarRunConfig, seed: int, folder: Path, ctx: DistContext) -> dict:
     t0 = time.perf_counter()
     k = len(sets.class_names)
     last, selected, history = train_recogniser(sets.train, sets.val, skeleton=sets.skeleton, num_classes=k,
-                                               cfg=cfg.training, seed=seed, description=f"train-har {cfg.train} seed {seed}")
+                                               cfg=cfg.training, seed=seed, description=f"train-har {cfg.train} seed {seed}",
+                                               ctx=ctx)
     result = {
         "seed": seed,
-        "last": score(last, sets.test, cfg.training, sets.skeleton, k),
-        "selected": {**score(selected, sets.test, cfg.training, sets.skeleton, k),
+        "last": score(last, sets.test, cfg.training, sets.skeleton, k, ctx),
+        "selected": {**score(selected, sets.test, cfg.training, sets.skeleton, k, ctx),
                      "epoch": history["selected_epoch"], "val_accuracy": history["selected_val_accuracy"]},
         "steps": history["steps"],
         "epoch_clips": history["epoch_clips"],
         "seconds": time.perf_counter() - t0,
         "history": history["epochs"],
     }
+    if not ctx.is_main:
+        return result
     extra = {"setting": cfg.train, "seed": seed, "skeleton": sets.skeleton.name}
     save_recogniser(folder / "last", last, cfg=cfg.training, class_names=sets.class_names, extra=extra)
     save_recogniser(folder / "selected", selected, cfg=cfg.training, class_names=sets.class_names,
@@ -119,29 +127,34 @@ def run_train_har(cfg: HarRunConfig, store: MotionStore, *, resume: bool = False
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
+    ctx = setup_distributed(cfg.training.device)
     try:
-        return _run_all_seeds(cfg, store, resume=resume)
+        local_batch_size(cfg.training.batch_size, ctx)
+        return _run_all_seeds(cfg, store, resume=resume, ctx=ctx)
     finally:
+        teardown_distributed(ctx)
         torch.set_num_threads(previous_threads)
 
 
-def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool) -> dict:
+def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool, ctx: DistContext) -> dict:
     out = Path(cfg.out)
     sets = build_har_sets(store, cfg.collection, train=cfg.train, protocol=cfg.protocol, shots=cfg.shots,
                           fewshot_seed=cfg.fewshot_seed, classes=cfg.classes, synthetic=cfg.synthetic,
                           synthetic_per_class=cfg.synthetic_per_class, val_per_class=cfg.val_per_class,
-                          augment_copies=cfg.augment_copies)
-    provenance = collect_provenance("train-har", cfg.as_dict(), inputs=[str(store.path)], seed=cfg.seeds[0])
-    save_resolved_config(out / "config.json", {**cfg.as_dict(), "provenance": provenance})
-    atomic_write_text(out / "data.json", json.dumps({"test_split": sets.test_split, "class_ids": sets.class_ids,
-                                                     "class_names": sets.class_names, **sets.indices}))
+                          augment_copies=cfg.augment_copies, record_split=ctx.is_main)
+    provenance = collect_provenance("train-har", cfg.as_dict(), inputs=[str(store.path)], seed=cfg.seeds[0],
+                                    world_size=ctx.world_size)
+    if ctx.is_main:
+        save_resolved_config(out / "config.json", {**cfg.as_dict(), "provenance": provenance})
+        atomic_write_text(out / "data.json", json.dumps({"test_split": sets.test_split, "class_ids": sets.class_ids,
+                                                         "class_names": sets.class_names, **sets.indices}))
     per_seed = []
     for seed in cfg.seeds:
         folder = out / f"seed{seed}"
         if resume and (folder / "result.json").exists():
             per_seed.append(json.loads((folder / "result.json").read_text()))
             continue
-        per_seed.append(_run_seed(sets, cfg, seed, folder))
+        per_seed.append(_run_seed(sets, cfg, seed, folder, ctx))
     results = {
         "setting": cfg.train,
         "collection": cfg.collection,
@@ -157,5 +170,6 @@ def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool) -> di
         "per_seed": [{k: v for k, v in r.items() if k != "history"} for r in per_seed],
         "out": str(out),
     }
-    atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+    if ctx.is_main:
+        atomic_write_text(out / "results.json", json.dumps(results, indent=1))
     return results

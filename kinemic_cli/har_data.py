@@ -101,10 +101,18 @@ class ClipBank:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def batch(self, rows: np.ndarray, clip_len: int, rng: np.random.Generator | None) -> np.ndarray:
-        """``(B, M, clip_len, V, C)`` float32 for the clips at ``rows``."""
+    def batch(self, rows: np.ndarray, clip_len: int, rng: np.random.Generator | None,
+              keep: slice | None = None) -> np.ndarray:
+        """``(B, M, clip_len, V, C)`` float32 for the clips at ``rows``.
+
+        ``keep``: frames are drawn for every row (the global batch, so the draws do not
+        depend on the number of processes) and only the rows ``rows[keep]`` are read.
+        """
         idx = sample_indices(self.lengths[rows], clip_len, rng)
-        frames = self.data[np.asarray(rows)[:, None], idx]  # (B, L, M, V, C)
+        rows = np.asarray(rows)
+        if keep is not None:
+            rows, idx = rows[keep], idx[keep]
+        frames = self.data[rows[:, None], idx]  # (B, L, M, V, C)
         return np.ascontiguousarray(frames.transpose(0, 2, 1, 3, 4))
 
     @staticmethod

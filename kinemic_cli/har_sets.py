@@ -118,8 +118,13 @@ def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], cl
 def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol: str | None = None, shots: int = 10,
                    fewshot_seed: int = 42, classes=None, synthetic: str | None = None,
                    synthetic_per_class: int | None = None, val_per_class: int = 5, augment_copies: int = 5,
-                   augment_config: AugmentConfig = AugmentConfig(), persons: int | None = None) -> HarSets:
-    """Load the train / validation / test clips of one setting (see the module docstring)."""
+                   augment_config: AugmentConfig = AugmentConfig(), persons: int | None = None,
+                   record_split: bool = True) -> HarSets:
+    """Load the train / validation / test clips of one setting (see the module docstring).
+
+    ``record_split=False`` draws the few-shot split without storing it (torchrun's
+    processes other than rank 0, which alone writes the store).
+    """
     if train not in TRAIN_MODES:
         raise KinemicError(f"--train {train!r}: expected one of {', '.join(TRAIN_MODES)}")
     if train in ("synth", "mixed") and not synthetic:
@@ -138,7 +143,8 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
     overlap = np.intersect1d(train_side, test_idx)
     if overlap.size:
         raise KinemicError(f"collection {collection!r}: {overlap.size} clips are in both {train_name} and {test_name}")
-    _, all_shots = make_fewshot_split(store, collection, shots=shots, seed=fewshot_seed, protocol=proto or None)
+    _, all_shots = make_fewshot_split(store, collection, shots=shots, seed=fewshot_seed, protocol=proto or None,
+                                      record=record_split)
     shot_idx = all_shots[np.isin(labels[all_shots], class_ids)]
     val_idx = carve_validation(labels, train_side, shot_idx, class_ids, per_class=val_per_class, seed=fewshot_seed,
                                shots=shots)

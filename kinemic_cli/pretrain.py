@@ -8,7 +8,10 @@ guidance -> averaged weights saved as a prior folder (:mod:`kinemic_cli.prior`).
 Resume is bit-identical: the checkpoint holds the weights, their running average, the
 optimizer, the step and every RNG state, and no step depends on wall-clock time.
 Under ``torchrun`` every process draws the same global batch and trains on its rows
-(DistributedDataParallel averages the gradients); only rank 0 writes.
+(DistributedDataParallel averages the gradients); only rank 0 writes.  The batch and
+diffusion draws come from generators shared by all processes
+(:class:`~kinemic_cli.training_rng.TrainingRandomness`), so a run means the same thing
+whatever the number of processes and its checkpoint resumes under any other number.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import numpy as np
 import torch
 
 from .adapt_outputs import MetricsLog, plot_loss_curves
-from .checkpoints import load_state, rng_state, save_state, set_rng_state, state_exists
+from .checkpoints import load_state, save_state, state_exists
 from .config import save_resolved_config
 from .diffusion import CosineSchedule, diffusion_loss
-from .distributed import DistContext, all_reduce_mean, setup_distributed, teardown_distributed
+from .distributed import (DistContext, all_reduce_mean, local_batch_size, setup_distributed, teardown_distributed,
+                          wrap_ddp)
 from .ema import WeightAverage
 from .errors import KinemicError
 from .models.denoiser import PRESETS, create_denoiser
@@ -37,6 +41,7 @@ from .progress import progress_task
 from .provenance import collect_provenance
 from .store import MotionStore
 from .text import DEFAULT_TEXT_ENCODER, load_text_encoder
+from .training_rng import TrainingRandomness
 
 __all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
 
@@ -66,6 +71,7 @@ class PretrainConfig:
     min_frames: int = 8
     long_windows: str = "crop"
     diffusion_steps: int = 50
+    dropout: float | None = None
     cfg_drop: float = 0.1
     lr: float | None = None
     weight_decay: float = 0.0
@@ -113,6 +119,7 @@ def resolve_pretrain_config(values: dict[str, Any]) -> PretrainConfig:
         (config.max_frames >= config.min_frames >= 2, "--max-frames must be at least --min-frames (>= 2)"),
         (config.diffusion_steps >= 2, f"--diffusion-steps must be at least 2, got {config.diffusion_steps}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
+        (config.dropout is None or 0.0 <= config.dropout < 1.0, f"--dropout must be in [0, 1), got {config.dropout}"),
         (0.0 <= config.ema_decay < 1.0, f"--ema-decay must be in [0, 1), got {config.ema_decay}"),
         (config.long_windows in ("crop", "skip"), f"--long-windows must be crop or skip, got {config.long_windows!r}"),
         (config.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {config.checkpoint_every}"),
@@ -155,6 +162,7 @@ def run_pretraining(config: PretrainConfig, *, store: MotionStore, resume: bool 
 
 def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistContext, started: float) -> PretrainResult:
     out = Path(config.out)
+    local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
     resume_step = _prepare_out(out, resume, config, ctx)
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
@@ -180,14 +188,16 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     text_table = encoder.encode(items.texts)
 
     torch.manual_seed(config.seed)
-    model = create_denoiser(config.preset, features=features.dim, text_dim=encoder.dim).to(ctx.device)
+    overrides = {} if config.dropout is None else {"dropout": float(config.dropout)}
+    model = create_denoiser(config.preset, features=features.dim, text_dim=encoder.dim, **overrides).to(ctx.device)
+    randomness = TrainingRandomness(config.seed, ctx)
+    # no actions before adaptation: the (null-only) action table takes no part in pretraining,
+    # and DDP needs every trainable parameter to receive a gradient
+    model.action_embed.requires_grad_(False)
     schedule = CosineSchedule(config.diffusion_steps)
     average = WeightAverage(model, config.ema_decay)
-    trained = model
-    if ctx.distributed:
-        trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    trained = wrap_ddp(model, ctx)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    rng = np.random.default_rng(config.seed)
     provenance = collect_provenance("pretrain", config.as_dict(), inputs=[str(store.path)], seed=config.seed,
                                     source_collection=config.source, items=len(items), world_size=ctx.world_size)
 
@@ -197,8 +207,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         model.load_state_dict(state["model"])
         average.load_state_dict(state["average"])
         optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"], rng)
         step = int(meta["step"])
+        randomness.restore(state["rng"], step=step)
     if ctx.is_main:
         save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
     metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None,
@@ -209,13 +219,14 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         with progress_task(f"pretrain ({config.preset})", config.max_steps, completed=step) as bar:
             while step < config.max_steps:
                 model.train()
-                batch = draw_batch(rng, items, bank, normaliser, text_table, batch_size=config.batch_size,
+                batch = draw_batch(randomness.numpy, items, bank, normaliser, text_table, batch_size=config.batch_size,
                                    max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size)
                 x, mask, text = batch["x"].to(ctx.device), batch["mask"].to(ctx.device), batch["text"].to(ctx.device)
                 # draws for the global batch (same on every process), then this process's rows
-                t = torch.randint(0, schedule.num_steps, (config.batch_size,))
-                noise = torch.randn(config.batch_size, x.shape[1], x.shape[2])
-                keep = torch.rand(config.batch_size) >= config.cfg_drop
+                shared = randomness.shared
+                t = torch.randint(0, schedule.num_steps, (config.batch_size,), generator=shared)
+                noise = torch.randn(config.batch_size, x.shape[1], x.shape[2], generator=shared)
+                keep = torch.rand(config.batch_size, generator=shared) >= config.cfg_drop
                 rows = slice(ctx.rank, config.batch_size, ctx.world_size)
                 loss = diffusion_loss(trained, schedule, x, mask, t[rows].to(ctx.device), noise[rows].to(ctx.device),
                                       text=text, text_keep=keep[rows].to(ctx.device))
@@ -234,11 +245,13 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
                 if metrics is not None:
                     metrics.log(step, {"loss": loss_value, "lr": lr})
                 bar.advance(1, info=f"loss {loss_value:.4f}")
-                if ctx.is_main and (step % config.checkpoint_every == 0 or step == config.max_steps):
-                    metrics.flush()
-                    save_state(out / CHECKPOINT, {"model": model.state_dict(), "average": average.state_dict(),
-                                                  "optimizer": optimizer.state_dict(), "rng": rng_state(rng)},
-                               meta={"step": step})
+                if step % config.checkpoint_every == 0 or step == config.max_steps:
+                    rng = randomness.state()  # a collective: every process takes part
+                    if ctx.is_main:
+                        metrics.flush()
+                        save_state(out / CHECKPOINT, {"model": model.state_dict(), "average": average.state_dict(),
+                                                      "optimizer": optimizer.state_dict(), "rng": rng},
+                                   meta={"step": step, "world_size": ctx.world_size})
     finally:
         if metrics is not None:
             metrics.close()

@@ -60,16 +60,20 @@ def draw_fewshot(labels: np.ndarray, candidates: np.ndarray, *, shots: int, seed
 
 
 def make_fewshot_split(store: MotionStore, collection: str, *, shots: int, seed: int,
-                       protocol: str | None = None, classes: list[int] | None = None) -> tuple[str, np.ndarray]:
+                       protocol: str | None = None, classes: list[int] | None = None,
+                       record: bool = True) -> tuple[str, np.ndarray]:
     """Draw and store the few-shot split; returns ``(split_name, indices)``.
 
     Asking again with the same arguments is a no-op; a different draw under the same
     name (e.g. other ``classes``) is refused rather than silently replacing it.
+    ``record=False`` only draws (the draw is deterministic): torchrun's processes other
+    than rank 0 use it, because rank 0 alone writes the store.
     """
     coll = store.collection(collection)
     train = coll.split(training_split_name(coll, protocol))
     indices = draw_fewshot(coll.labels, train, shots=shots, seed=seed, classes=classes)
     name = fewshot_split_name(shots, seed)
     coll.close()
-    store.add_split(collection, name, indices)
+    if record:
+        store.add_split(collection, name, indices)
     return name, indices

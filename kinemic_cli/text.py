@@ -47,11 +47,12 @@ class EmbeddingCache:
 
     The file is rewritten whole (temporary name, then rename) when new texts were added,
     so a killed run leaves the previous cache intact; a cache file that cannot be read is
-    ignored and rebuilt.
+    ignored and rebuilt.  A read-only cache (``writable=False``: torchrun's processes
+    other than rank 0, which alone writes the store) keeps new embeddings in memory only.
     """
 
-    def __init__(self, path: Path, model_key: str):
-        self.path, self.model_key = Path(path), model_key
+    def __init__(self, path: Path, model_key: str, *, writable: bool = True):
+        self.path, self.model_key, self.writable = Path(path), model_key, writable
         self._texts: list[str] = []
         self._vectors: list[np.ndarray] = []
         self._index: dict[str, int] = {}
@@ -87,7 +88,7 @@ class EmbeddingCache:
         return np.stack([self._vectors[self._index[t]] for t in texts]).astype(np.float32)
 
     def save(self) -> None:
-        if not self._dirty:
+        if not self._dirty or not self.writable:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
@@ -108,11 +109,18 @@ class TextEncoder:
         self.dim = int(dimension() or len(model.encode(["x"])[0]))
         self.cache: EmbeddingCache | None = None
 
-    def use_store_cache(self, store) -> "TextEncoder":
-        """Cache embeddings in ``store``'s folder (one file per model)."""
+    def use_store_cache(self, store, *, writable: bool | None = None) -> "TextEncoder":
+        """Cache embeddings in ``store``'s folder (one file per model).
+
+        ``writable`` defaults to "not one of torchrun's non-main processes": under torchrun
+        every process encodes what the cache lacks, and only rank 0 writes it.
+        """
+        from .distributed import is_main_process
+
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-")[:40]
         digest = hashlib.sha256(self.name.encode()).hexdigest()[:10]
-        self.cache = EmbeddingCache(store.cache_path(f"text-{slug}-{digest}"), self.name)
+        writable = is_main_process() if writable is None else writable
+        self.cache = EmbeddingCache(store.cache_path(f"text-{slug}-{digest}"), self.name, writable=writable)
         return self
 
     def _encode_now(self, texts: list[str]) -> np.ndarray:

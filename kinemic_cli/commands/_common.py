@@ -22,6 +22,7 @@ from rich.console import Console
 
 from ..config import load_config_file
 from ..errors import KinemicError
+from ..launch import launch_torchrun  # torch-free: light commands must not import torch
 from ..progress import progress_enabled
 from ..store import MotionStore, default_store_path
 
@@ -51,6 +52,11 @@ ConfigOpt = Annotated[
 ]
 
 
+def _is_main_process() -> bool:
+    """Rank 0 under torchrun, or no torchrun at all (read from the environment torchrun sets)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _argv_without_nproc(argv: list[str]) -> list[str]:
     out, skip = [], False
     for arg in argv:
@@ -63,20 +69,26 @@ def _argv_without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
-def relaunch_under_torchrun(nproc: int) -> bool:
+def relaunch_under_torchrun(nproc: int, *, what: str = "the command",
+                            resume_hint: str = "--resume continues from the last complete checkpoint") -> bool:
     """``--nproc N`` (N > 1) outside torchrun: run this same command under torchrun, return True.
 
     Inside torchrun (``WORLD_SIZE`` set) or for N = 1 nothing happens and False comes back.
-    A failed worker becomes this command's failure (exit code of torchrun).
+    A failed worker becomes this command's failure: one ``Error:`` line naming the process
+    and how it ended (:func:`kinemic_cli.launch.launch_torchrun`).
     """
-    if nproc <= 1 or "WORLD_SIZE" in os.environ:
+    if nproc < 1:
+        raise KinemicError(f"--nproc must be at least 1, got {nproc}")
+    if nproc == 1 or "WORLD_SIZE" in os.environ:
         return False
-    from ..distributed import launch_torchrun
-
-    code = launch_torchrun(nproc, _argv_without_nproc(sys.argv[1:]))
-    if code != 0:
-        raise KinemicError(f"torchrun with {nproc} processes failed (exit code {code}); see the messages above")
+    launch_torchrun(nproc, _argv_without_nproc(sys.argv[1:]), what=what, resume_hint=resume_hint)
     return True
+
+
+def check_global_batch(batch_size: int, nproc: int) -> None:
+    """Refuse, before starting any process, a global batch that ``--nproc`` does not divide."""
+    if nproc > 1 and batch_size % nproc:
+        raise KinemicError(f"--batch-size {batch_size} is the global batch and must be divisible by --nproc {nproc}")
 
 
 def open_store(path: Optional[Path]) -> MotionStore:
@@ -88,20 +100,26 @@ def _debug_enabled() -> bool:
     return os.environ.get("KINEMIC_DEBUG", "") not in ("", "0")
 
 
+def _process_prefix() -> str:
+    """``process 1: `` on torchrun's non-main processes, so their lines can be told apart."""
+    return "" if _is_main_process() else f"process {os.environ.get('RANK')}: "
+
+
 def command(fn: Callable) -> Callable:
-    """Wrap a command: one-line errors, progress off under ``--json``."""
+    """Wrap a command: one-line errors, progress off under ``--json`` and on torchrun's other processes."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         json_mode = bool(kwargs.get("json_output", False))
         try:
-            with progress_enabled(not json_mode):
+            with progress_enabled(not json_mode and _is_main_process()):
                 return fn(*args, **kwargs)
         except KinemicError as exc:
             if _debug_enabled():
                 traceback.print_exc()
-            stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True) if not json_mode else print(
-                f"Error: {exc}", file=sys.stderr
+            message = f"{_process_prefix()}{exc}"
+            stderr.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True) if not json_mode else print(
+                f"Error: {message}", file=sys.stderr
             )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -128,7 +146,12 @@ def apply_config(ctx: typer.Context, values: dict[str, Any], config: Optional[Pa
 
 
 def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str | None = None) -> None:
-    """Print a command's result: JSON on stdout under ``--json``, else the human view."""
+    """Print a command's result: JSON on stdout under ``--json``, else the human view.
+
+    Under torchrun only rank 0 prints, so ``--nproc N --json`` still gives one document.
+    """
+    if not _is_main_process():
+        return
     if json_output:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
         sys.stdout.flush()
@@ -141,8 +164,8 @@ def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str
 
 
 def info(message: str, json_output: bool = False) -> None:
-    """A log line on stderr (suppressed under ``--json``)."""
-    if not json_output:
+    """A log line on stderr (suppressed under ``--json`` and on torchrun's other processes)."""
+    if not json_output and _is_main_process():
         stderr.print(message, highlight=False)
 
 

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ._common import (ConfigOpt, CollectionOpt, DeviceOpt, JsonOpt, MaxStepsOpt, OutOpt, ResumeOpt, SeedOpt, StoreOpt,
-                      apply_config, command, emit, open_store)
+from ._common import (ConfigOpt, CollectionOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, ResumeOpt, SeedOpt,
+                      StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
 
 
 def _mining_view(report: dict):
@@ -56,7 +56,7 @@ def adapt(
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default from the prior's preset: tiny 1e-3, small 2e-4, paper 2e-5).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 1e-5,
     grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Shots per step (all shots when they are fewer).")] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Shots per step over all processes (the global batch; all shots when they are fewer).")] = 30,
     max_steps: MaxStepsOpt = None,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resumable checkpoints.")] = 250,
     cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping text and (independently) action.")] = 0.1,
@@ -67,6 +67,7 @@ def adapt(
     device: DeviceOpt = "cpu",
     resume: ResumeOpt = False,
     show_mining: Annotated[bool, typer.Option("--show-mining", help="Print what is mined for each class and exit.")] = False,
+    nproc: NprocOpt = 1,
     config: ConfigOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -78,13 +79,15 @@ def adapt(
         raise KinemicError("--prior is required (a `kinemic pretrain` run folder)")
     if not values["show_mining"] and not values["out"]:
         raise KinemicError("--out is required (the run folder)")
+    if not values["show_mining"] and relaunch_under_torchrun(values["nproc"], what="adapt"):
+        return
     from .. import adapt as adapt_pipeline
     from ..adapt_config import resolve_adapt_config
     from ..adapt_prior import load_prior_handle
-    from ..distributed import resolve_device
+    from ..distributed import process_device
 
     st = open_store(values["store"])
-    prior_handle = load_prior_handle(str(values["prior"]), resolve_device(values["device"]), store=st)
+    prior_handle = load_prior_handle(str(values["prior"]), process_device(values["device"]), store=st)
     for key in ("prior", "out", "store", "class_captions"):
         values[key] = None if values[key] is None else str(values[key])
     values["store"] = str(st.path)

@@ -10,8 +10,8 @@ from rich.table import Table
 from ..errors import KinemicError
 from ..har_data import STREAMS
 from ..har_sets import TRAIN_MODES
-from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, OutOpt, ResumeOpt, StoreOpt, apply_config, command,
-                      emit, open_store)
+from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, NprocOpt, OutOpt, ResumeOpt, StoreOpt, apply_config,
+                      check_global_batch, command, emit, open_store, relaunch_under_torchrun)
 
 
 def parse_seeds(values: list[str] | str | None, extra: list[int] | None = None) -> list[int]:
@@ -63,13 +63,15 @@ def train_har(
     stream: Annotated[str, typer.Option("--stream", help=f"Input stream: {', '.join(STREAMS)}.")] = "joint",
     clip_len: Annotated[int, typer.Option("--clip-len", help="Frames per sample (uniform temporal sampling).")] = 48,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (an epoch is at least --min-epoch-clips clips).")] = 30,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per step.")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per step over all processes (the global batch).")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Base learning rate at batch 128 (scaled by batch/128).")] = 0.1,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="SGD weight decay.")] = 5e-4,
     min_epoch_clips: Annotated[int, typer.Option("--min-epoch-clips", help="Small training sets are repeated up to this many clips per epoch.")] = 1024,
     val_per_class: Annotated[int, typer.Option("--val-per-class", help="Training-side clips per class carved out for model selection (0: none).")] = 5,
     augment_copies: Annotated[int, typer.Option("--augment-copies", help="Augmented copies of each shot (--train augment).")] = 5,
     threads: Annotated[Optional[int], typer.Option("--threads", help="torch CPU threads (default: torch's choice).")] = None,
+    sync_bn: Annotated[bool, typer.Option("--sync-bn/--no-sync-bn", help="Under several processes: BatchNorm statistics of the global batch (default) or of each process's rows.")] = True,
+    nproc: NprocOpt = 1,
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     out: OutOpt = None,
@@ -94,11 +96,15 @@ def train_har(
     from ..har_train import TrainConfig
 
     resolve_device(values["device"])
+    check_global_batch(int(values["batch_size"]), values["nproc"])
+    if relaunch_under_torchrun(values["nproc"], what="train-har",
+                               resume_hint="--resume keeps the seeds that finished and redoes the others"):
+        return
     training = TrainConfig(model=values["model"], width=values["width"], stream=values["stream"],
                            clip_len=int(values["clip_len"]), epochs=int(values["epochs"]),
                            batch_size=int(values["batch_size"]), base_lr=float(values["lr"]),
                            weight_decay=float(values["weight_decay"]), min_epoch_clips=int(values["min_epoch_clips"]),
-                           device=values["device"])
+                           sync_bn=bool(values["sync_bn"]), device=values["device"])
     st = open_store(values["store"])
     cfg = HarRunConfig(collection=name, train=values["train"], out=str(values["out"]), protocol=values["split"],
                        shots=int(values["shots"]), fewshot_seed=int(values["fewshot_seed"]), seeds=seed_list,

@@ -10,7 +10,7 @@ import typer
 from ..errors import KinemicError
 from ..text import DEFAULT_TEXT_ENCODER
 from ._common import (ConfigOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, PresetOpt, ResumeOpt, SeedOpt,
-                      StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
+                      StoreOpt, apply_config, check_global_batch, command, emit, open_store, relaunch_under_torchrun)
 
 
 @command
@@ -27,6 +27,7 @@ def pretrain(
     min_frames: Annotated[int, typer.Option("--min-frames", help="Shorter captioned windows are left out.")] = 8,
     long_windows: Annotated[str, typer.Option("--long-windows", help="Windows over --max-frames: crop (as MDM) or skip.")] = "crop",
     diffusion_steps: Annotated[int, typer.Option("--diffusion-steps", help="Diffusion steps of the cosine schedule.")] = 50,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Denoiser dropout (default: the preset's, 0.1). With 0, runs on any number of processes give the same numbers up to rounding.")] = None,
     cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping the text (classifier-free guidance).")] = 0.1,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
@@ -60,8 +61,6 @@ def pretrain(
                             text_encoder=encoder)
         return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
                                          f"-> {result['out']} (text encoder {encoder})")
-    if relaunch_under_torchrun(values["nproc"]):
-        return
     if not values["source"]:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
     from ..pretrain import resolve_pretrain_config, run_pretraining
@@ -71,6 +70,9 @@ def pretrain(
         values[key] = None if values[key] is None else str(values[key])
     values["store"] = str(st.path)
     cfg = resolve_pretrain_config(values)
+    check_global_batch(cfg.batch_size, values["nproc"])
+    if relaunch_under_torchrun(values["nproc"], what="pretrain"):
+        return
     result = run_pretraining(cfg, store=st, resume=bool(values["resume"]))
     emit(result.as_dict(), json_output,
          f"trained the prior for {result.steps} steps on {result.items} captioned windows "
