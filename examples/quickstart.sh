@@ -23,7 +23,8 @@ kinemic generate --model builtin:demo --text "a person waves with the right hand
     --sampler ddim --steps 20 --collection prompt-wave --overwrite --out "$OUT/prompt_wave.gif"
 
 echo "== 3. adapt: KineMIC few-shot adaptation of the prior to the 14 demo classes (10 shots each)"
-kinemic adapt --dataset demo --prior builtin:demo --shots 10 --seed 42 --show-mining --top-k 5 | head -n 30
+kinemic adapt --dataset demo --prior builtin:demo --shots 10 --seed 42 --show-mining --top-k 5 > "$OUT/mining.txt"
+head -n 30 "$OUT/mining.txt"; echo "... (the whole mining report: $OUT/mining.txt)"
 rm -rf "$OUT/adapt-kinemic"
 kinemic adapt --dataset demo --prior builtin:demo --shots 10 --seed 42 --max-steps 60 --out "$OUT/adapt-kinemic"
 
