@@ -17,7 +17,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 FEATURES, TEXT_DIM, BATCH, TARGET_T, SOURCE_T, CLASSES = 263, 384, 30, 60, 150, 10
 

@@ -33,7 +33,7 @@ from .adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
 from .adapt_outputs import MetricsLog, plot_loss_curves, render_mined_windows
 from .adapt_prior import PriorHandle, load_prior_handle
 from .adapted_model import build_student, save_adapted
-from .checkpoints import load_state, save_state, state_exists
+from .checkpoints import load_state, save_state
 from .config import save_resolved_config
 from .distributed import (DistContext, all_reduce_mean, resolve_device, setup_distributed, teardown_distributed,
                           wrap_ddp)
@@ -41,6 +41,7 @@ from .errors import KinemicError
 from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
 from .progress import progress_task
 from .provenance import collect_provenance
+from .run_folder import open_run_folder
 from .splits import make_fewshot_split
 from .store import MotionStore
 from .training_rng import TrainingRandomness
@@ -105,28 +106,6 @@ def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior
     return report
 
 
-def _check_resume_config(out: Path, config: AdaptConfig) -> None:
-    saved = json.loads((out / "config.json").read_text())["config"]
-    for key, value in config.as_dict().items():
-        if key in RESUME_FREE_KEYS or key not in saved:
-            continue
-        if json.dumps(saved[key], default=str) != json.dumps(value, default=str):
-            raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")
-
-
-def _prepare_out(out: Path, resume: bool, ctx: DistContext) -> int | None:
-    """Return the checkpoint step to resume from (None for a fresh run); only rank 0 creates the folder."""
-    if resume:
-        if not state_exists(out / CHECKPOINT):
-            raise KinemicError(f"--resume: no checkpoint in {out}")
-        return int(load_state(out / CHECKPOINT)[1]["step"])
-    if ctx.is_main:
-        if out.exists() and any(out.iterdir()):
-            raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
-        out.mkdir(parents=True, exist_ok=True)
-    return None
-
-
 def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = False,
                    prior: PriorHandle | None = None) -> AdaptResult:
     """Adapt on this process, or on every process of a ``torchrun`` group (only rank 0 writes)."""
@@ -152,9 +131,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: PriorHand
     out = Path(config.out)
     device = ctx.device
     prior = prior or load_prior_handle(config.prior, device, store=store)
-    resume_step = _prepare_out(out, resume, ctx)
-    if resume_step is not None:
-        _check_resume_config(out, config)
+    resume_step = open_run_folder(out, resume=resume, config=config.as_dict(), free_keys=RESUME_FREE_KEYS,
+                                  is_main=ctx.is_main, checkpoint=CHECKPOINT)
 
     collection = config.collection or config.dataset
     split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,

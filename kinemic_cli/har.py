@@ -21,7 +21,6 @@ only rank 0 writes the run folder.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from dataclasses import dataclass, field

@@ -16,7 +16,6 @@ whatever the number of processes and its checkpoint resumes under any other numb
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 from .adapt_outputs import MetricsLog, plot_loss_curves
-from .checkpoints import load_state, save_state, state_exists
+from .checkpoints import load_state, save_state
 from .config import save_resolved_config
 from .diffusion import CosineSchedule, diffusion_loss
 from .distributed import (DistContext, all_reduce_mean, local_batch_size, setup_distributed, teardown_distributed,
@@ -39,6 +38,7 @@ from .pretrain_data import ClipFeatureBank, captioned_windows, draw_batch, fit_n
 from .prior import PriorBundle, save_prior
 from .progress import progress_task
 from .provenance import collect_provenance
+from .run_folder import open_run_folder
 from .store import MotionStore
 from .text import DEFAULT_TEXT_ENCODER, load_text_encoder
 from .training_rng import TrainingRandomness
@@ -130,23 +130,6 @@ def resolve_pretrain_config(values: dict[str, Any]) -> PretrainConfig:
     return config
 
 
-def _prepare_out(out: Path, resume: bool, config: PretrainConfig, ctx: DistContext) -> int | None:
-    """The step to resume from (None for a fresh run); refuses a non-empty folder otherwise."""
-    if resume:
-        if not state_exists(out / CHECKPOINT):
-            raise KinemicError(f"--resume: no checkpoint in {out}")
-        saved = json.loads((out / "config.json").read_text())["config"]
-        for key, value in config.as_dict().items():
-            if key not in RESUME_FREE_KEYS and key in saved and saved[key] != value:
-                raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")
-        return int(load_state(out / CHECKPOINT)[1]["step"])
-    if ctx.is_main:
-        if out.exists() and any(out.iterdir()):
-            raise KinemicError(f"--out {out} is not empty; pass --resume to continue it or choose a new folder")
-        out.mkdir(parents=True, exist_ok=True)
-    return None
-
-
 def _learning_rate(config: PretrainConfig, step: int) -> float:
     return config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps))
 
@@ -163,7 +146,8 @@ def run_pretraining(config: PretrainConfig, *, store: MotionStore, resume: bool 
 def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistContext, started: float) -> PretrainResult:
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
-    resume_step = _prepare_out(out, resume, config, ctx)
+    resume_step = open_run_folder(out, resume=resume, config=config.as_dict(), free_keys=RESUME_FREE_KEYS,
+                                  is_main=ctx.is_main, checkpoint=CHECKPOINT)
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)

@@ -9,7 +9,6 @@ import torch
 
 from kinemic_cli.adapt import run_adaptation
 from kinemic_cli.adapt_config import resolve_adapt_config
-from kinemic_cli.adapted_model import Student
 from kinemic_cli.checkpoints import load_state
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.store import MotionStore

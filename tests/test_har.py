@@ -15,7 +15,7 @@ from kinemic_cli.har_train import TrainConfig, load_recogniser
 from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22, convert_joints
 
 from conftest import run_kinemic
-from har_support import CLASS_NAMES, standing_pose, write_har_store, write_synthetic, yaw_matrix
+from har_support import CLASS_NAMES, standing_pose, write_har_store, write_synthetic
 
 TINY = TrainConfig(model="stgcn-tiny", epochs=2, clip_len=16, batch_size=16, min_epoch_clips=64)
 
