@@ -94,7 +94,14 @@ def carve_validation(labels: np.ndarray, train_side: np.ndarray, exclude: np.nda
 
 
 def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], class_ids: list[int],
-                    skeleton: Skeleton, persons: int, per_class: int | None, seed: int) -> ClipBank:
+                    skeleton: Skeleton, persons: int, per_class: int | None, seed: int,
+                    allow_missing: bool = False) -> ClipBank:
+    """The synthetic clips of the chosen classes, labels matched by name.
+
+    ``allow_missing`` (``mixed``): classes the collection has no clips of train on their real
+    shots alone, so a user may generate for some classes only; ``synth`` cannot, because a class
+    with no training clip at all cannot be learnt.
+    """
     if not store.has(name):
         raise KinemicError(f"--synthetic {name!r}: no such collection in {store.path}")
     with store.collection(name) as coll:
@@ -110,8 +117,9 @@ def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], cl
             keep = np.sort(np.concatenate([rng.permutation(keep[coll.labels[keep] == lab])[:per_class] for lab in label_map]))
         present = {label_map[int(lab)] for lab in np.unique(coll.labels[keep])}
         missing = [class_names[class_ids[k]] for k in range(len(class_ids)) if k not in present]
-        if missing:
-            raise KinemicError(f"--synthetic {name!r} has no clips of classes {missing}")
+        if missing and (not allow_missing or not keep.size):
+            raise KinemicError(f"--synthetic {name!r} has no clips of classes {missing} (--train mixed allows that: "
+                               "those classes then train on their real shots only)")
         return load_clip_bank(coll, keep, label_map=label_map, skeleton=skeleton, persons=persons, origin="synth")
 
 
@@ -168,7 +176,7 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
         if train in ("synth", "mixed"):
             banks.append(_synthetic_bank(store, synthetic, class_names=class_names, class_ids=class_ids,
                                          skeleton=skeleton, persons=n_persons, per_class=synthetic_per_class,
-                                         seed=fewshot_seed))
+                                         seed=fewshot_seed, allow_missing=train == "mixed"))
         val = load_clip_bank(coll, val_idx, origin="real", **load) if val_idx.size else None
         test = load_clip_bank(coll, test_idx, origin="real", **load)
     return HarSets(class_names=names, class_ids=class_ids, skeleton=skeleton, persons=n_persons,

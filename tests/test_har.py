@@ -96,6 +96,11 @@ def test_synthetic_labels_are_matched_by_name(toy_store):
         np.testing.assert_array_equal(sets.train.labels[synth], np.where(coll.labels == 0, 1, 0))
     with pytest.raises(KinemicError, match="no clips of classes"):
         build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-synth")
+    # mixed: classes without synthetic clips train on their real shots alone
+    every = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth")
+    assert every.counts()["train"] == {"real": 2 * len(every.class_names), "synth": 6}
+    assert set(every.train.labels[every.train.origin == "synth"]) == {every.class_names.index("nod"),
+                                                                      every.class_names.index("kick")}
     write_synthetic(toy_store, "toy-alien", class_names=["fly"], per_class=2, label_of=lambda name: 2)
     with pytest.raises(KinemicError, match="not classes of the dataset"):
         build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-alien")
