@@ -1,6 +1,6 @@
 """Step time, peak RSS and trainable parameters of kinemic vs finetune vs lora adaptation.
 
-    python bench/adapt_bench.py [--steps 4] [--presets small,paper] [--threads 2]
+    python bench/adapt_bench.py [--steps 4] [--presets small,paper]  (OMP_NUM_THREADS=N sets the threads)
 
 Each (preset, method) runs in its own process so its peak RSS is its own.  Batch 30,
 target clips of 60 frames, mined source clips of 150 frames, 263-d features (HumanML3D),
