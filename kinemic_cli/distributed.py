@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .errors import KinemicError
+from .launch import is_main_process  # re-exported: one definition, torch-free
 
 __all__ = [
     "DistContext",
@@ -77,14 +78,6 @@ class DistContext:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def is_main_process() -> bool:
-    """True outside torchrun and on rank 0 under it (read from the environment torchrun sets).
-
-    For code that runs before :func:`setup_distributed` (the CLI layer, caches).
-    """
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def process_device(name: str) -> torch.device:

@@ -14,12 +14,23 @@ the commands read the environment torchrun sets and need no option for it.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 from .errors import KinemicError
 
-__all__ = ["launch_torchrun", "describe_failures"]
+
+def is_main_process() -> bool:
+    """True outside torchrun and on rank 0 under it (read from the environment torchrun sets).
+
+    Torch-free, for code that runs before :func:`kinemic_cli.distributed.setup_distributed`
+    (the CLI layer, caches).
+    """
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+__all__ = ["is_main_process", "launch_torchrun", "describe_failures"]
 
 
 def _failure_text(rank: int, failure) -> str:

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from ..config import load_config_file
 from ..errors import KinemicError
-from ..launch import launch_torchrun  # torch-free: light commands must not import torch
+from ..launch import is_main_process, launch_torchrun  # torch-free: light commands must not import torch
 from ..progress import progress_enabled
 from ..store import MotionStore, default_store_path
 
@@ -50,11 +50,6 @@ NprocOpt = Annotated[
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", help="YAML file of option values; command-line flags override it.")
 ]
-
-
-def _is_main_process() -> bool:
-    """Rank 0 under torchrun, or no torchrun at all (read from the environment torchrun sets)."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _argv_without_nproc(argv: list[str]) -> list[str]:
@@ -102,7 +97,7 @@ def _debug_enabled() -> bool:
 
 def _process_prefix() -> str:
     """``process 1: `` on torchrun's non-main processes, so their lines can be told apart."""
-    return "" if _is_main_process() else f"process {os.environ.get('RANK')}: "
+    return "" if is_main_process() else f"process {os.environ.get('RANK')}: "
 
 
 def command(fn: Callable) -> Callable:
@@ -112,7 +107,7 @@ def command(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         json_mode = bool(kwargs.get("json_output", False))
         try:
-            with progress_enabled(not json_mode and _is_main_process()):
+            with progress_enabled(not json_mode and is_main_process()):
                 return fn(*args, **kwargs)
         except KinemicError as exc:
             if _debug_enabled():
@@ -150,7 +145,7 @@ def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str
 
     Under torchrun only rank 0 prints, so ``--nproc N --json`` still gives one document.
     """
-    if not _is_main_process():
+    if not is_main_process():
         return
     if json_output:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
@@ -165,7 +160,7 @@ def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str
 
 def info(message: str, json_output: bool = False) -> None:
     """A log line on stderr (suppressed under ``--json`` and on torchrun's other processes)."""
-    if not json_output and _is_main_process():
+    if not json_output and is_main_process():
         stderr.print(message, highlight=False)
 
 
