@@ -7,12 +7,20 @@ Does synthetic data make a recogniser better?  This script runs, as subprocesses
     kinemic adapt --method finetune|lora|kinemic ...        (10 shots per class, few-shot seed = --fewshot-seed)
     kinemic generate --model <adapt run> --per-class N --collection demo-synth-<method>
     kinemic train-har --train real|augment|gt|mixed ... --seeds 1 2 3
+    kinemic filter demo-synth-<method> --judge <work>/har-augment ...   (only with --recipes ...judged)
     kinemic evaluate <har runs> --evaluator <work>/evaluator --out <work>/table
 
 and writes ``<work>/uplift.md`` + ``<work>/uplift.json``: accuracy (mean +- std over seeds,
 last epoch = headline, validation-selected beside it) of real / augment / mixed x 3 / gt, the
 FID / diversity / multimodality / recognition accuracy of each synthetic set, and the
 targets (kinemic-mixed >= real + 15 points, > finetune-mixed, > augment) checked.
+
+``--recipes`` adds rows per generator beyond the plain ``mixed`` (shots + synthetic):
+
+- ``augment``: ``mixed --augment-shots`` (shots + their geometric copies + synthetic), the
+  generator on top of the classic baseline;
+- ``judged``: the same, with the synthetic set first passed through ``kinemic filter`` with
+  the ``augment`` recognisers as judge (only clips a 10-shot recogniser recognises are kept).
 
 Every step is skipped when its output already exists, so a failed or interrupted run is
 continued by running the same command again.  ``--quick`` shrinks everything for a smoke
@@ -34,6 +42,11 @@ import time
 from pathlib import Path
 
 METHODS = ("finetune", "lora", "kinemic")
+RECIPES = {  # name -> (har folder prefix, row label, extra train-har flags, judged synthetic set?)
+    "mixed": ("mixed", "mixed ({m})", [], False),
+    "augment": ("mixaug", "mixed + augment ({m})", ["--augment-shots"], False),
+    "judged": ("mixaug", "mixed + augment, judged ({m})", ["--augment-shots"], True),
+}
 
 
 def kinemic_exe() -> str:
@@ -82,6 +95,9 @@ def main() -> None:
     p.add_argument("--sampler", default="ddpm", help="generate --sampler")
     p.add_argument("--guidance", type=float, default=2.5, help="generate --guidance")
     p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--recipes", default="mixed", help=f"rows per generator: {', '.join(RECIPES)} (comma-separated)")
+    p.add_argument("--recipe-methods", default=None,
+                   help="generators that get the --recipes beyond plain mixed (default: all of --methods)")
     p.add_argument("--har-model", default="stgcn-small")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--device", default="cpu")
@@ -98,6 +114,11 @@ def main() -> None:
     common = ["--store", str(store)]
     seeds = [s for s in args.seeds.replace(",", " ").split()]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    unknown = sorted(set(recipes) - set(RECIPES))
+    if unknown:
+        raise SystemExit(f"--recipes: unknown {unknown}; expected some of {', '.join(RECIPES)}")
+    recipe_methods = methods if args.recipe_methods is None else [m.strip() for m in args.recipe_methods.split(",")]
 
     for dataset in ("demo", "demo-t2m"):
         if not _store_has(store, dataset):
@@ -119,28 +140,45 @@ def main() -> None:
                 args.device, *common)
     har = ["--dataset", "demo", "--shots", str(args.shots), "--fewshot-seed", str(args.fewshot_seed), "--seeds", *seeds,
            "--model", args.har_model, "--epochs", str(args.epochs), "--device", args.device, *common]
-    settings = [("real", None), ("augment", None)] + [("mixed", m) for m in methods] + [("gt", None)]
     folders, labels = [], []
-    for setting, method in settings:
-        name = setting if method is None else f"mixed-{method}"
+
+    def train(name: str, label: str, *flags: str) -> None:
         folder = work / f"har-{name}"
-        extra = ["--synthetic", f"demo-synth-{method}"] if method else []
-        run("train-har", "--train", setting, *extra, "--out", str(folder), *har, skip_if=folder / "results.json")
+        run("train-har", *flags, "--out", str(folder), *har, skip_if=folder / "results.json")
         folders.append(str(folder))
-        labels.append(f"{setting} ({method})" if method else setting)
+        labels.append(label)
+
+    train("real", "real", "--train", "real")
+    train("augment", "augment", "--train", "augment")
+    for recipe in recipes:
+        prefix, label, flags, judged = RECIPES[recipe]
+        for method in methods if recipe == "mixed" else [m for m in methods if m in recipe_methods]:
+            synthetic = f"demo-synth-{method}"
+            if judged:
+                if not _store_has(store, f"{synthetic}-judged"):
+                    run("filter", synthetic, "--judge", str(work / "har-augment"), "--out", f"{synthetic}-judged",
+                        "--device", args.device, *common)
+                synthetic += "-judged"
+            name = f"{prefix}-{method}" + ("-judged" if judged else "")
+            train(name, label.format(m=method), "--train", "mixed", *flags, "--synthetic", synthetic)
+    train("gt", "gt", "--train", "gt")
     report = run("evaluate", *folders, "--evaluator", str(work / "evaluator"), "--dataset", "demo", "--labels",
                  ",".join(labels), "--title", f"uplift on the demo world ({args.shots} shots, seeds {' '.join(seeds)})",
                  "--out", str(work / "table"), "--evaluator-model", args.har_model, "--evaluator-epochs", str(args.epochs),
                  "--device", args.device, *common, json_out=True)
     acc = {row["label"]: row["summary"][report["headline"]]["accuracy"]["mean"] for row in report["rows"]}
     checks = {}
-    if "mixed (kinemic)" in acc:
-        k = acc["mixed (kinemic)"]
-        checks = {"kinemic_minus_real_points": 100 * (k - acc["real"]),
-                  "kinemic_beats_real_by_15": 100 * (k - acc["real"]) >= 15,
-                  "kinemic_beats_augment": k > acc["augment"]}
-        if "mixed (finetune)" in acc:
-            checks["kinemic_beats_finetune"] = k > acc["mixed (finetune)"]
+    for recipe in recipes:
+        label = RECIPES[recipe][1]
+        k = acc.get(label.format(m="kinemic"))
+        if k is None:
+            continue
+        key = "kinemic" if recipe == "mixed" else f"kinemic_{recipe}"
+        checks[f"{key}_minus_real_points"] = 100 * (k - acc["real"])
+        checks[f"{key}_beats_real_by_15"] = 100 * (k - acc["real"]) >= 15
+        checks[f"{key}_beats_augment"] = k > acc["augment"]
+        if label.format(m="finetune") in acc:
+            checks[f"{key}_beats_finetune"] = k > acc[label.format(m="finetune")]
     checks["gt_minus_real_points"] = 100 * (acc["gt"] - acc["real"])
     table_md = (work / "table" / "report.md").read_text()
     lines = [table_md, "## Targets", ""] + [f"- {k}: {v:.1f}" if isinstance(v, float) else f"- {k}: {v}"

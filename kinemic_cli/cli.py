@@ -10,7 +10,7 @@ import typer
 from . import __version__
 from .commands import prepare_cmd, render_cmd, store_cmd
 from .commands import adapt_cmd
-from .commands import evaluate_cmd, har_cmd
+from .commands import evaluate_cmd, filter_cmd, har_cmd
 from .commands import generate_cmd, pretrain_cmd
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ app.add_typer(store_cmd.app, name="store")
 app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("adapt")(adapt_cmd.adapt)
 app.command("generate")(generate_cmd.generate)
+app.command("filter")(filter_cmd.filter_synthetic)
 app.command("train-har")(har_cmd.train_har)
 app.command("evaluate")(evaluate_cmd.evaluate)
 

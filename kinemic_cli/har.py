@@ -58,6 +58,7 @@ class HarRunConfig:
     synthetic_per_class: int | None = None
     val_per_class: int = 5
     augment_copies: int = 5
+    augment_shots: bool = False
     threads: int | None = None
     training: TrainConfig = field(default_factory=TrainConfig)
 
@@ -140,7 +141,8 @@ def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool, ctx: 
     sets = build_har_sets(store, cfg.collection, train=cfg.train, protocol=cfg.protocol, shots=cfg.shots,
                           fewshot_seed=cfg.fewshot_seed, classes=cfg.classes, synthetic=cfg.synthetic,
                           synthetic_per_class=cfg.synthetic_per_class, val_per_class=cfg.val_per_class,
-                          augment_copies=cfg.augment_copies, record_split=ctx.is_main)
+                          augment_copies=cfg.augment_copies, augment_shots=cfg.augment_shots,
+                          record_split=ctx.is_main)
     provenance = collect_provenance("train-har", cfg.as_dict(), inputs=[str(store.path)], seed=cfg.seeds[0],
                                     world_size=ctx.world_size)
     if ctx.is_main:

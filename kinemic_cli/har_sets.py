@@ -15,6 +15,8 @@ For a dataset collection and a protocol (``xsub``):
 - ``gt``: every training-side clip of the chosen classes except the validation carve.
 - ``synth``: a synthetic collection's clips, labels matched to the dataset's class names by
   name; ``mixed`` = shots + synth; ``augment`` = shots + geometric copies of them.
+  ``augment_shots`` adds those copies in ``real`` and ``mixed`` too (``mixed`` + copies is
+  the generator *on top of* classic augmentation, the recipe a user would actually run).
 """
 
 from __future__ import annotations
@@ -126,8 +128,8 @@ def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], cl
 def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol: str | None = None, shots: int = 10,
                    fewshot_seed: int = 42, classes=None, synthetic: str | None = None,
                    synthetic_per_class: int | None = None, val_per_class: int = 5, augment_copies: int = 5,
-                   augment_config: AugmentConfig = AugmentConfig(), persons: int | None = None,
-                   record_split: bool = True) -> HarSets:
+                   augment_config: AugmentConfig = AugmentConfig(), augment_shots: bool = False,
+                   persons: int | None = None, record_split: bool = True) -> HarSets:
     """Load the train / validation / test clips of one setting (see the module docstring).
 
     ``record_split=False`` draws the few-shot split without storing it (torchrun's
@@ -135,6 +137,8 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
     """
     if train not in TRAIN_MODES:
         raise KinemicError(f"--train {train!r}: expected one of {', '.join(TRAIN_MODES)}")
+    if augment_shots and train not in ("real", "mixed", "augment"):
+        raise KinemicError(f"--augment-shots: --train {train} has no few-shot clips to augment (real, mixed, augment)")
     if train in ("synth", "mixed") and not synthetic:
         raise KinemicError(f"--train {train} needs --synthetic COLLECTION (generated clips in the store)")
     if not store.has(collection):
@@ -169,7 +173,7 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
             banks.append(load_clip_bank(coll, gt_idx, origin="real", **load))
         elif train in ("real", "mixed", "augment"):
             shots_bank = load_clip_bank(coll, shot_idx, origin="real", **load)
-            if train == "augment":
+            if train == "augment" or augment_shots:
                 shots_bank = augment_bank(shots_bank, augment_copies, np.random.default_rng([fewshot_seed, shots, 5]),
                                           augment_config, is_2d=skeleton.is_2d)
             banks.append(shots_bank)

@@ -101,6 +101,13 @@ def test_synthetic_labels_are_matched_by_name(toy_store):
     assert every.counts()["train"] == {"real": 2 * len(every.class_names), "synth": 6}
     assert set(every.train.labels[every.train.origin == "synth"]) == {every.class_names.index("nod"),
                                                                       every.class_names.index("kick")}
+    # --augment-shots: the shots' geometric copies join the shots and the synthetic clips
+    both = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth", classes="kick,nod",
+                          augment_shots=True, augment_copies=3)
+    assert both.counts()["train"] == {"real": 4, "augment": 12, "synth": 6}
+    with pytest.raises(KinemicError, match="no few-shot clips to augment"):
+        build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-synth", classes="kick,nod",
+                       augment_shots=True)
     write_synthetic(toy_store, "toy-alien", class_names=["fly"], per_class=2, label_of=lambda name: 2)
     with pytest.raises(KinemicError, match="not classes of the dataset"):
         build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-alien")

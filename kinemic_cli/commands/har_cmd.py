@@ -68,7 +68,8 @@ def train_har(
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="SGD weight decay.")] = 5e-4,
     min_epoch_clips: Annotated[int, typer.Option("--min-epoch-clips", help="Small training sets are repeated up to this many clips per epoch.")] = 1024,
     val_per_class: Annotated[int, typer.Option("--val-per-class", help="Training-side clips per class carved out for model selection (0: none).")] = 5,
-    augment_copies: Annotated[int, typer.Option("--augment-copies", help="Augmented copies of each shot (--train augment).")] = 5,
+    augment_copies: Annotated[int, typer.Option("--augment-copies", help="Augmented copies of each shot (--train augment, --augment-shots).")] = 5,
+    augment_shots: Annotated[bool, typer.Option("--augment-shots", help="Also add the augmented copies of the shots with --train real / mixed (mixed: shots + copies + synthetic).")] = False,
     threads: Annotated[Optional[int], typer.Option("--threads", help="torch CPU threads (default: torch's choice).")] = None,
     sync_bn: Annotated[bool, typer.Option("--sync-bn/--no-sync-bn", help="Under several processes: BatchNorm statistics of the global batch (default) or of each process's rows.")] = True,
     nproc: NprocOpt = 1,
@@ -110,6 +111,7 @@ def train_har(
                        shots=int(values["shots"]), fewshot_seed=int(values["fewshot_seed"]), seeds=seed_list,
                        classes=values["classes"], synthetic=values["synthetic"],
                        synthetic_per_class=values["synthetic_per_class"], val_per_class=int(values["val_per_class"]),
-                       augment_copies=int(values["augment_copies"]), threads=values["threads"], training=training)
+                       augment_copies=int(values["augment_copies"]),
+                       augment_shots=bool(values["augment_shots"]), threads=values["threads"], training=training)
     result = run_train_har(cfg, st, resume=bool(values["resume"]))
     emit(result, json_output, results_view(result))
