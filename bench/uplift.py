@@ -45,7 +45,7 @@ METHODS = ("finetune", "lora", "kinemic")
 RECIPES = {  # name -> (har folder prefix, row label, extra train-har flags, judged synthetic set?)
     "mixed": ("mixed", "mixed ({m})", [], False),
     "augment": ("mixaug", "mixed + augment ({m})", ["--augment-shots"], False),
-    "judged": ("mixaug", "mixed + augment, judged ({m})", ["--augment-shots"], True),
+    "judged": ("mixaug", "mixed + augment + judged ({m})", ["--augment-shots"], True),
 }
 
 

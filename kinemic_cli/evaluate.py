@@ -114,8 +114,8 @@ def generative_metrics(evaluator: Evaluator, store: MotionStore, synthetic: str,
     names = evaluator.class_names
     if not store.has(synthetic):
         raise KinemicError(f"--synthetic {synthetic!r}: no such collection in {store.path}")
-    with store.collection(synthetic) as coll:
-        present = [names.index(n) for n in coll.class_names if n in names]
+    with store.collection(synthetic) as coll:  # classes with clips (a filtered set may lack some)
+        present = [names.index(coll.class_names[k]) for k in np.unique(coll.labels) if coll.class_names[k] in names]
     synth = _synthetic_bank(store, synthetic, class_names=names, class_ids=sorted(set(present)),
                             skeleton=evaluator.model.skeleton, persons=evaluator.model.config["persons"],
                             per_class=per_class, seed=seed)

@@ -46,7 +46,7 @@ def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((work / "uplift.json").read_text())
     assert set(result["accuracy"]) == {"real", "augment", "mixed (finetune)", "mixed (lora)", "mixed (kinemic)", "gt",
-                                       "mixed + augment (kinemic)", "mixed + augment, judged (kinemic)"}
+                                       "mixed + augment (kinemic)", "mixed + augment + judged (kinemic)"}
     assert all(0.0 <= acc <= 1.0 for acc in result["accuracy"].values())
     assert "kinemic_beats_augment" in result["checks"] and "kinemic_judged_beats_augment" in result["checks"]
     assert all(step["returncode"] == 0 for step in result["steps"])

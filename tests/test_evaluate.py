@@ -56,6 +56,20 @@ def test_generative_metrics_rank_a_faithful_set_above_a_noisy_one(world):
         generative_metrics(evaluator, store, "missing")
 
 
+def test_generative_metrics_of_a_set_with_an_empty_class(world):
+    """A filtered set keeps every class name but may hold no clip of some class."""
+    _, store, evaluator = world
+    writer = store.writer("partial", skeleton=evaluator.model.skeleton, fps=20, class_names=CLASS_NAMES, kind="har",
+                          persons=1)
+    with store.collection("good") as good:
+        for i in range(len(good)):
+            if good.class_names[good.labels[i]] != "nod":
+                writer.add(good.clip(i))
+    writer.commit({"command": "test"})
+    partial = generative_metrics(evaluator, store, "partial")
+    assert partial["clips"] == 24 and partial["classes"] == [n for n in CLASS_NAMES if n != "nod"]
+
+
 def test_report_builds_the_table_with_plots(world, tmp_path):
     root, store, evaluator = world
     runs = []
