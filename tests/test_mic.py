@@ -78,3 +78,22 @@ def test_memory_bank_keeps_exactly_the_last_n():
     restored.load_state(bank.state())
     assert torch.equal(restored.embeddings, bank.embeddings) and torch.equal(restored.labels, bank.labels)
     assert not bank.embeddings.requires_grad
+
+
+def test_every_parameter_gets_a_real_gradient():
+    """No parameter the outputs cannot see: its gradient would be pure rounding noise, which
+    Adam scales up to lr-sized steps, so runs that differ only in summation order (1 vs 2
+    processes) would drift apart on it (a bias on the last scoring layer was one: softmax over
+    frames ignores a constant added to every logit)."""
+    torch.manual_seed(0)
+    mic = MICModule(8, hidden=6, embed_dim=4)
+    x = torch.randn(3, 7, 8, dtype=torch.float64)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[2, 4:] = False
+    mic = mic.double()
+    z, a = mic(x, mask)
+    (z * torch.randn_like(z)).sum().add((a * torch.randn_like(a)).sum()).backward()
+    for name, p in mic.named_parameters():
+        if name == "log_temperature":  # used by the loss, not by forward()
+            continue
+        assert p.grad is not None and float(p.grad.abs().max()) > 1e-6, name

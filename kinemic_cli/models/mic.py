@@ -43,7 +43,11 @@ class MICModule(nn.Module):
                        "temperature": float(temperature)}
         self.norm = nn.LayerNorm(latent_dim)
         self.gru = nn.GRU(latent_dim, hidden, batch_first=True, bidirectional=True)
-        self.score = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        # No bias on the last scoring layer: a softmax over frames is blind to a constant added
+        # to every logit, so that bias would get an exactly-zero gradient, and Adam turns the
+        # rounding noise left in it into lr-sized random steps (runs differing only in float
+        # summation order, e.g. on 1 and 2 processes, then disagree on it by ~lr per step).
+        self.score = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1, bias=False))
         self.project = nn.Linear(2 * hidden, embed_dim)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
 
