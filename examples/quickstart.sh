@@ -2,7 +2,8 @@
 # The whole kinemic pipeline on the built-in demo world, on a laptop CPU, offline:
 # prepare -> pretrain -> adapt -> generate -> train-har -> evaluate.
 # Outputs go to ./quickstart/ (store, run folders, renders, report).  Sizes are cut down so
-# that it runs in minutes; bench/uplift.py runs the full-size comparison.
+# that it runs in minutes (README says how many, measured); bench/uplift.py runs the full-size
+# comparison.
 set -euo pipefail
 OUT=${KINEMIC_QUICKSTART_DIR:-quickstart}
 mkdir -p "$OUT"
@@ -12,7 +13,7 @@ echo "== 1. prepare: the demo target set (with a 10-shot split) and the captione
 kinemic prepare --dataset demo --shots 10 --seed 42 --overwrite
 kinemic prepare --dataset demo-t2m --overwrite
 kinemic store ls
-kinemic render --collection demo --per-class 1 --split xsub/train --limit 12 --out "$OUT/demo_classes.gif"
+kinemic render --collection demo --per-class 1 --split xsub/train --out "$OUT/demo_classes.gif"
 
 echo "== 2. pretrain: a text-to-motion prior (a short tiny run to show the command; the shipped"
 echo "      builtin:demo prior was made by the same command, see kinemic_cli/assets/priors/demo)"
@@ -43,5 +44,9 @@ echo "== 6. evaluate: accuracy table and generative metrics (Markdown report wit
 rm -rf "$OUT/report"
 kinemic evaluate "$OUT/har-real" "$OUT/har-mixed" --labels real,mixed --synthetic demo-synth --dataset demo \
     --evaluator "$OUT/evaluator" --evaluator-model stgcn-tiny --evaluator-epochs 4 --out "$OUT/report"
-echo "done. At these cut-down sizes (60 adapt steps, 4 epochs, 20 clips per class) the accuracies say"
+echo "done. One real clip per class: $OUT/demo_classes.gif; one generated clip per class, in the same"
+echo "order: $OUT/generated.gif; report: $OUT/report/report.md."
+echo "The motion store is $KINEMIC_STORE: look inside with"
+echo "    kinemic store ls --store $KINEMIC_STORE      (or: export KINEMIC_STORE=$KINEMIC_STORE)"
+echo "At these cut-down sizes (60 adapt steps, 4 epochs, 20 clips per class) the accuracies say"
 echo "nothing about the method; bench/uplift.py runs the full-size comparison (README, Results)."

@@ -26,13 +26,15 @@ def load_config_file(path: str | Path, allowed: Iterable[str]) -> dict[str, Any]
         return {}
     if not isinstance(data, dict):
         raise KinemicError(f"{path}: a config file must hold a mapping of option names to values")
-    allowed = set(allowed)
+    # A parameter named ``list_`` (to dodge a builtin) is the option --list: key ``list`` in a file.
+    by_key = {name.rstrip("_"): name for name in allowed}
     out = {}
     for key, value in data.items():
         norm = str(key).replace("-", "_")
-        if norm not in allowed:
-            raise KinemicError(f"{path}: unknown config key {key!r}; known: {', '.join(sorted(allowed))}")
-        out[norm] = value
+        if norm not in by_key:
+            known = ", ".join(sorted(k.replace("_", "-") for k in by_key))
+            raise KinemicError(f"{path}: unknown config key {key!r}; known: {known}")
+        out[by_key[norm]] = value
     return out
 
 

@@ -132,7 +132,7 @@ def build_report(run_folders: list[Path], out: Path, *, labels: list[str] | None
                                                           "headline", "test_split", "shots")}}
         confusion = np.sum([np.asarray(r[run["headline"]]["confusion"]) for r in run["per_seed"]], axis=0)
         png = out / f"confusion-{_slug(label)}.png"
-        plot_confusion(png, confusion, run["classes"], f"{label} ({run['headline']} epoch, {len(run['seeds'])} seeds)")
+        plot_confusion(png, confusion, run["classes"], f"{label} ({run['headline']} epoch, {_count(len(run['seeds']), 'seed')})")
         figures.append(png.name)
         if evaluator is not None and run.get("synthetic"):
             coll = run["synthetic"]
@@ -164,3 +164,8 @@ def build_report(run_folders: list[Path], out: Path, *, labels: list[str] | None
     report = {"title": title, "headline": headline, "rows": rows, "figures": figures, "markdown": str(out / "report.md")}
     atomic_write_text(out / "report.json", json.dumps(report, indent=1, default=float))
     return report
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
@@ -206,11 +207,12 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     result = {"collection": name, "store": str(store.path), "clips": len(coll), "planned": len(plan),
               "shard": f"{shard}/{shards}", "per_class": counts, "seconds": round(time.perf_counter() - started, 3)}
     if request.gif:
-        from .render import render_clips_gif
+        from .render import pick_clip_indices, render_clips_gif
 
-        show = list(range(min(len(coll), 16)))
+        # one clip of every class: what the GIF is for is seeing that the classes differ
+        show = pick_clip_indices(np.asarray(coll.labels), per_class=1)
         render_clips_gif([coll.frames(i) for i in show], coll.skeleton, Path(request.gif),
-                         titles=[str(coll.class_names[int(coll.labels[i])])[:18] for i in show], fps=coll.fps)
+                         titles=[str(coll.class_names[int(coll.labels[i])]) for i in show], fps=coll.fps)
         result["gif"] = request.gif
     coll.close()
     return result

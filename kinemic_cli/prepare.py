@@ -35,6 +35,7 @@ class PrepareReport:
     skipped: list[SkippedItem] = field(default_factory=list)
     per_split: dict[str, int] = field(default_factory=dict)
     per_class: dict[str, int] = field(default_factory=dict)
+    num_classes: int = 0  # the collection's class names (a captioned corpus names them but labels no clip)
     excluded: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -55,6 +56,7 @@ class PrepareReport:
             "skipped_files": [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in self.skipped],
             "per_split": self.per_split,
             "per_class": self.per_class,
+            "num_classes": self.num_classes,
             "excluded": self.excluded,
             "warning_count": len(self.warnings),
             "warnings": self.warnings[:200],
@@ -118,6 +120,7 @@ def prepare_dataset(
             raise KinemicError(f"{where}: nothing could be read ({reasons})")
         report.per_split = dict(sorted(split_counts.items()))
         report.per_class = {name: class_counts[name] for name in info.class_names if class_counts[name]}
+        report.num_classes = len(info.class_names)
         report.excluded = {reason: int(n) for reason, n in stream.excluded.items() if n}
         report.warnings = list(stream.warnings)
         report.seconds = time.perf_counter() - start

@@ -98,11 +98,27 @@ def _frames_for(clips: Sequence[np.ndarray], skeleton: Skeleton, *, size: int, y
                         x, y = pts[j]
                         draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=_MID)
             label = titles[k] if titles else None
-            caption = f"{label}  " if label else ""
-            draw.text((ox + 4, oy + 2), f"{caption}{t + 1}/{len(p)}", fill=(0, 0, 0))
+            lines = wrap_title(label, size) if label else []
+            draw.multiline_text((ox + 4, oy + 2), "\n".join([*lines, f"{t + 1}/{len(p)}"]), fill=(0, 0, 0),
+                                spacing=1)
             draw.rectangle([ox, oy, ox + size - 1, oy + size - 1], outline=(200, 200, 200))
         images.append(img)
     return images
+
+
+def wrap_title(title: str, size: int, *, max_lines: int = 3) -> list[str]:
+    """A panel's title in lines that fit its width (PIL's default font is about 6 px a character).
+
+    Long prompts are wrapped, not cut mid-word; past ``max_lines`` the last line ends in "...".
+    """
+    import textwrap
+
+    width = max(8, (size - 8) // 6)
+    lines = textwrap.wrap(str(title), width=width) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 3].rstrip() + "..."
+    return lines
 
 
 def render_clips_gif(clips: Sequence[np.ndarray], skeleton: Skeleton, path: str | Path, *,
@@ -168,8 +184,12 @@ def render_clips(clips: Sequence[np.ndarray], skeleton: Skeleton, path: str | Pa
 
 
 def pick_clip_indices(labels: np.ndarray, *, indices: Sequence[int] | None = None, pool: np.ndarray | None = None,
-                      per_class: int | None = None, limit: int = 12) -> list[int]:
-    """Which clips to draw: explicit ``indices``, else ``per_class`` of each class from ``pool``, else the first."""
+                      per_class: int | None = None, limit: int | None = None) -> list[int]:
+    """Which clips to draw: explicit ``indices``, else ``per_class`` of each class from ``pool``, else the first.
+
+    ``limit`` caps the count; unset it is every class's ``per_class`` clips, or 12 without
+    ``per_class`` (a cap the user did not ask for must not drop classes silently).
+    """
     if indices:
         bad = [i for i in indices if not 0 <= i < len(labels)]
         if bad:
@@ -181,4 +201,4 @@ def pick_clip_indices(labels: np.ndarray, *, indices: Sequence[int] | None = Non
         for label in sorted(set(labels[pool].tolist())):
             out.extend(pool[labels[pool] == label][:per_class].tolist())
         return out[: max(limit, 1)] if limit else out
-    return pool[:limit].tolist()
+    return pool[: 12 if limit is None else limit].tolist()

@@ -72,3 +72,67 @@ def test_render_gif_and_png(tmp_path):
 
     with Image.open(tmp_path / "a.png") as im:
         assert im.size[1] == 2 * 160
+
+
+def test_typos_are_one_line_usage_errors_with_the_suggestion():
+    for args, suggestion in ((["prepare", "--shot", "3"], "--shots"), (["prepare", "--datset", "demo"], "--dataset"),
+                             (["generat"], "'generate'")):
+        proc = run_kinemic(*args, check=False)
+        assert proc.returncode == 2, args
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: No such") and suggestion in lines[0], lines
+        assert proc.stdout == ""
+    proc = run_kinemic("adapt", "--dataset", "demo", "--shots", "0", check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--shots" in proc.stderr
+
+
+def test_json_errors_are_one_object_on_stdout(tmp_path):
+    proc = run_kinemic("prepare", "--dataset", "no-such-world", "--store", str(tmp_path / "s.h5"), "--json", check=False)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {"error": proc.stderr.strip().removeprefix("Error: "), "code": 1}
+    proc = run_kinemic("prepare", "--datset", "demo", "--json", check=False)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 2 and out["code"] == 2 and "--datset" in out["error"]
+
+
+def test_debug_is_accepted_after_the_subcommand_too(tmp_path):
+    for args in (["--debug", "prepare"], ["prepare", "--debug"]):
+        proc = run_kinemic(*args, "--dataset", "no-such-world", "--store", str(tmp_path / "s.h5"), check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("Error: unknown dataset")
+
+
+def test_config_key_error_names_options_not_parameters(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: demo\nbogus: 1\n")
+    proc = run_kinemic("prepare", "--config", str(cfg), "--store", str(tmp_path / "s.h5"), check=False)
+    assert proc.returncode == 1 and "unknown config key 'bogus'" in proc.stderr
+    known = [k.strip() for k in proc.stderr.split("known:")[1].split(",")]
+    assert "list" in known and "list_" not in known and "list-" not in known  # the option, not the parameter
+    assert "limit" in known and all("_" not in k for k in known)  # option spellings (--max-frames, not max_frames)
+
+
+def test_prepare_summary_counts_the_classes_store_ls_counts(tmp_path):
+    store = str(tmp_path / "s.h5")
+    out = run_kinemic("prepare", "--dataset", "demo-t2m", "--limit", "20", "--store", store).stdout
+    ls = json.loads(run_kinemic("store", "ls", "--store", store, "--json").stdout)
+    classes = ls["collections"][0]["num_classes"]
+    assert classes > 0
+    rows = {cells[0]: cells[1] for cells in (
+        [c.strip() for c in line.strip("│ ").split("│")] for line in out.splitlines() if line.startswith("│"))}
+    assert rows["classes"] == str(classes) and rows["classes with labelled clips"] == "0"
+    out = run_kinemic("prepare", "--dataset", "demo", "--limit", "28", "--store", store).stdout
+    assert "│ clips per class  │ 2 each │" in out  # equal extremes are one count, not "2 (wave) .. 2 (wave)"
+
+
+def test_per_class_picks_every_class_and_titles_wrap():
+    from kinemic_cli.render import pick_clip_indices, wrap_title
+
+    labels = np.repeat(np.arange(14), 3)
+    chosen = pick_clip_indices(labels, per_class=1)
+    assert sorted(labels[chosen].tolist()) == list(range(14))  # no silent cap at 12 panels
+    assert len(pick_clip_indices(labels, per_class=1, limit=5)) == 5  # an explicit --limit still caps
+    lines = wrap_title("a person waves with the right hand above the head", 220)
+    assert len(lines) > 1 and all(len(line) <= (220 - 8) // 6 for line in lines)
+    assert wrap_title("word " * 40, 120)[-1].endswith("...") and len(wrap_title("word " * 40, 120)) == 3
+    assert " ".join(lines) == "a person waves with the right hand above the head"

@@ -3,7 +3,7 @@
 - Data goes to stdout, logs/progress/warnings to stderr; ``--json`` prints one compact JSON
   document on stdout and switches progress bars off.
 - Library errors (:class:`KinemicError`) become ``Error: <one line>`` on stderr and exit
-  status 1; ``--debug`` (or ``KINEMIC_DEBUG=1``) shows the traceback instead.
+  status 1 (under ``--json`` also ``{"error": ..., "code": 1}`` on stdout); ``--debug`` (or ``KINEMIC_DEBUG=1``) shows the traceback instead.
 - ``--config file.yaml`` supplies option values; flags given on the command line win.
 """
 
@@ -113,11 +113,16 @@ def command(fn: Callable) -> Callable:
             if _debug_enabled():
                 traceback.print_exc()
             message = f"{_process_prefix()}{exc}"
+            if json_mode and is_main_process():  # scripts parse every outcome from stdout
+                sys.stdout.write(json.dumps({"error": str(exc), "code": 1}) + "\n")
+                sys.stdout.flush()
             stderr.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True) if not json_mode else print(
                 f"Error: {message}", file=sys.stderr
             )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
+            if json_mode and is_main_process():
+                sys.stdout.write(json.dumps({"error": "interrupted", "code": 130}) + "\n")
             print("Error: interrupted", file=sys.stderr)
             raise typer.Exit(130) from None
 

@@ -37,7 +37,7 @@ def adapt(
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Target dataset (its collection in the store), e.g. ntu60 or demo.")] = None,
     prior: Annotated[Optional[Path], typer.Option("--prior", help="Prior folder (from `kinemic pretrain`), or builtin:demo for the shipped demo prior.")] = None,
     out: OutOpt = None,
-    shots: Annotated[int, typer.Option("--shots", help="Real clips per class (few-shot split drawn from the training side).")] = 10,
+    shots: Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (few-shot split drawn from the training side).")] = 10,
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Captioned source collection (kind t2m) to mine; default: the prior's training collection.")] = None,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import KinemicError
-from ._common import CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, ResumeOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
+from ._common import ConfigOpt, DeviceOpt, JsonOpt, ResumeOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
 
 
 @command
@@ -28,7 +28,7 @@ def generate(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
     commit_every: Annotated[int, typer.Option("--commit-every", help="Clips per durable part: a killed run loses at most this many.")] = 256,
     shard: Annotated[Optional[str], typer.Option("--shard", help="i/n: make only part i of n (the union of parts is the whole run).")] = None,
-    collection: CollectionOpt = None,
+    collection: Annotated[Optional[str], typer.Option("--collection", help="Collection to write (default: <target>-synth-<method>-s<seed> for an adapted model, prompt-s<seed> for --prompt).")] = None,
     store: StoreOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",

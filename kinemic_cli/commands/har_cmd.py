@@ -54,7 +54,7 @@ def train_har(
     synthetic: Annotated[Optional[str], typer.Option("--synthetic", help="Synthetic collection (for --train synth / mixed); classes matched by name.")] = None,
     synthetic_per_class: Annotated[Optional[int], typer.Option("--synthetic-per-class", help="Use at most this many synthetic clips per class.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Protocol (xsub, xview, ...): shots from <split>/train, test on <split>/test or <split>/val.")] = None,
-    shots: Annotated[int, typer.Option("--shots", help="Real clips per class (few-shot split).")] = 10,
+    shots: Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (few-shot split).")] = 10,
     fewshot_seed: Annotated[int, typer.Option("--fewshot-seed", help="Seed of the few-shot draw (which clips are the shots); separate from --seeds.")] = 42,
     seeds: Annotated[Optional[List[str]], typer.Option("--seeds", help="Training seeds: --seeds 1 2 3 or --seeds 1,2,3.")] = None,
     classes: Annotated[Optional[str], typer.Option("--classes", help="Comma-separated class names or ids (default: all).")] = None,

@@ -57,7 +57,7 @@ def prepare(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Read at most this many clips (quick looks).")] = None,
     option: Annotated[List[str], typer.Option("--option", "-o", help="Adapter-specific key=value (repeatable).")] = [],
     on_error: Annotated[str, typer.Option("--on-error", help="skip: report bad files at the end; fail: stop at the first.")] = "skip",
-    shots: Annotated[Optional[int], typer.Option("--shots", help="Also draw a few-shot split with this many clips per class.")] = None,
+    shots: Annotated[Optional[int], typer.Option("--shots", min=1, help="Also draw a few-shot split with this many clips per class.")] = None,
     protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split the shots come from (default: the first).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing collection of that name.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the installed dataset adapters and exit.")] = False,
@@ -107,11 +107,11 @@ def prepare(
             table.add_row(f"split {split}", str(n))
         if "fewshot_split" in result:
             table.add_row(f"split {result['fewshot_split']['name']}", str(result["fewshot_split"]["clips"]))
-        table.add_row("classes", str(len(report.per_class)))
+        table.add_row("classes", str(report.num_classes))
+        if len(report.per_class) != report.num_classes:
+            table.add_row("classes with labelled clips", str(len(report.per_class)))
         if report.per_class:
-            fewest = min(report.per_class, key=report.per_class.get)
-            most = max(report.per_class, key=report.per_class.get)
-            table.add_row("clips per class", f"{report.per_class[fewest]} ({fewest}) .. {report.per_class[most]} ({most})")
+            table.add_row("clips per class", clips_per_class_range(report.per_class))
         console.print(table)
         for s in report.skipped[:50]:
             console.print(f"  skipped {s.path}: {s.reason}" + (f" ({s.detail})" if s.detail else ""), highlight=False)
@@ -125,6 +125,15 @@ def prepare(
     emit(result, json_output, human)
 
 
+def clips_per_class_range(per_class: dict[str, int]) -> str:
+    """``"12 (wave) .. 30 (kick)"``, or ``"144 each"`` when every class has the same count."""
+    fewest = min(per_class, key=per_class.get)
+    most = max(per_class, key=per_class.get)
+    if per_class[fewest] == per_class[most]:
+        return f"{per_class[most]} each"
+    return f"{per_class[fewest]} ({fewest}) .. {per_class[most]} ({most})"
+
+
 def locals_without(values: dict, *names: str) -> dict:
     return {k: v for k, v in values.items() if k not in names}
 
@@ -132,7 +141,7 @@ def locals_without(values: dict, *names: str) -> dict:
 @command
 def split(
     collection: Annotated[str, typer.Argument(help="Collection to draw the split from.")],
-    shots: Annotated[int, typer.Option("--shots", help="Clips per class.")],
+    shots: Annotated[int, typer.Option("--shots", min=1, help="Clips per class.")],
     seed: SeedOpt = 0,
     protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split is used (default: first).")] = None,
     store: StoreOpt = None,

@@ -18,7 +18,7 @@ def render(
     index: Annotated[Optional[List[int]], typer.Option("--index", help="Clip index (repeatable).")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Draw from this split only.")] = None,
     per_class: Annotated[Optional[int], typer.Option("--per-class", help="This many clips of each class.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many clips.")] = 12,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many clips (default: 12, or all of --per-class).")] = None,
     yaw: Annotated[float, typer.Option("--yaw", help="Camera yaw in degrees for 3D skeletons.")] = 30.0,
     store: StoreOpt = None,
     json_output: JsonOpt = False,
