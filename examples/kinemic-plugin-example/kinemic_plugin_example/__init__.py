@@ -36,7 +36,9 @@ class CsvMocapAdapter(DatasetAdapter):
                 try:
                     data = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
                 except ValueError as exc:
-                    yield SkippedItem(str(path), "not a CSV of numbers", str(exc).splitlines()[0])
+                    # numpy's own advice ("use `usecols` to select a subset") is for programmers
+                    detail = str(exc).splitlines()[0].split("; use `usecols`")[0]
+                    yield SkippedItem(str(path), "not a CSV of numbers", detail)
                     continue
                 if data.size == 0:
                     yield SkippedItem(str(path), "empty")
