@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Annotated
@@ -14,6 +13,7 @@ from .commands import prepare_cmd, render_cmd, store_cmd
 from .commands import adapt_cmd
 from .commands import evaluate_cmd, filter_cmd, har_cmd
 from .commands import generate_cmd, pretrain_cmd
+from .commands._common import print_json_error
 
 app = typer.Typer(
     name="kinemic",
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(2)
         line = usage_error_line(exc)
         if "--json" in args:
-            print(json.dumps({"error": line.removeprefix("Error: "), "code": 2}))
+            print_json_error(line.removeprefix("Error: "), 2)
         print(line, file=sys.stderr)
         sys.exit(2)
     except typer.Abort:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
@@ -210,7 +209,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
         from .render import pick_clip_indices, render_clips_gif
 
         # one clip of every class: what the GIF is for is seeing that the classes differ
-        show = pick_clip_indices(np.asarray(coll.labels), per_class=1)
+        show = pick_clip_indices(coll.labels, per_class=1)
         render_clips_gif([coll.frames(i) for i in show], coll.skeleton, Path(request.gif),
                          titles=[str(coll.class_names[int(coll.labels[i])]) for i in show], fps=coll.fps)
         result["gif"] = request.gif

@@ -100,6 +100,12 @@ def _process_prefix() -> str:
     return "" if is_main_process() else f"process {os.environ.get('RANK')}: "
 
 
+def print_json_error(message: str, code: int) -> None:
+    """Under ``--json`` an error is also one object on stdout, so scripts parse every outcome there."""
+    sys.stdout.write(json.dumps({"error": message, "code": code}) + "\n")
+    sys.stdout.flush()
+
+
 def command(fn: Callable) -> Callable:
     """Wrap a command: one-line errors, progress off under ``--json`` and on torchrun's other processes."""
 
@@ -113,16 +119,15 @@ def command(fn: Callable) -> Callable:
             if _debug_enabled():
                 traceback.print_exc()
             message = f"{_process_prefix()}{exc}"
-            if json_mode and is_main_process():  # scripts parse every outcome from stdout
-                sys.stdout.write(json.dumps({"error": str(exc), "code": 1}) + "\n")
-                sys.stdout.flush()
+            if json_mode and is_main_process():
+                print_json_error(str(exc), 1)
             stderr.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True) if not json_mode else print(
                 f"Error: {message}", file=sys.stderr
             )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             if json_mode and is_main_process():
-                sys.stdout.write(json.dumps({"error": "interrupted", "code": 130}) + "\n")
+                print_json_error("interrupted", 130)
             print("Error: interrupted", file=sys.stderr)
             raise typer.Exit(130) from None
 
