@@ -29,20 +29,24 @@ def _backbone(preset: str):
 
 
 def run_one(preset: str, method: str, steps: int) -> dict:
+    import numpy as np
     import torch
 
-    from kinemic_cli.adapt_config import resolve_adapt_config
-    from kinemic_cli.adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
-    from kinemic_cli.adapt_prior import PriorHandle
-    from kinemic_cli.adapted_model import build_student
-    from kinemic_cli.diffusion import CosineSchedule
+    from kinemic_cli.adapt.config import resolve_adapt_config
+    from kinemic_cli.adapt.losses import AdaptBatch, AdaptObjective, LossSwitches
+    from kinemic_cli.adapt.student import build_student
+    from kinemic_cli.motion.features import HumanML3DFeatures
+    from kinemic_cli.motion.normaliser import Normaliser
+    from kinemic_cli.prior.bundle import Prior
+    from kinemic_cli.prior.diffusion import CosineSchedule
     from kinemic_cli.skeletons import SMPL22
 
     torch.manual_seed(0)
     model, latent, backbone = _backbone(preset)
-    handle = PriorHandle(model=model, device=torch.device("cpu"), add_noise=CosineSchedule(50).add_noise, num_timesteps=50,
-                         skeleton=SMPL22, fps=20.0, max_frames=196, to_features=None, encode_text=None,
-                         latent_dim=latent, preset=preset, source_collection=None, weights_hash="")
+    space = HumanML3DFeatures(SMPL22)  # 263 = FEATURES
+    handle = Prior(model=model, schedule=CosineSchedule(50), skeleton=SMPL22, features=space,
+                   normaliser=Normaliser(np.zeros(space.dim, np.float32), np.ones(space.dim, np.float32)),
+                   text_encoder=None, text_encoder_name="-", fps=20.0, max_frames=196, preset=preset)
     config = resolve_adapt_config(dict(dataset="bench", prior="-", method=method), preset=preset)
     student = build_student(handle, config, num_classes=CLASSES)
     optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)

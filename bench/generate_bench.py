@@ -6,7 +6,7 @@
 Part 1 (in-process, random weights: the speed does not depend on them): DDPM-50 and
 DDIM-10/20, each with classifier-free guidance (one batched forward of the conditional and
 unconditional halves), at ``--batch-size`` 1/16/64 through the real
-:class:`~kinemic_cli.synthesis.DiffusionClipSampler` (features -> joints included); peak
+:class:`~kinemic_cli.generate.sampler.DiffusionClipSampler` (features -> joints included); peak
 RSS per preset from a child process.  Part 2 (with ``--model``): the real CLI, the same
 plan made by one process and by two ``--shard i/2`` processes at once, wall time each.
 """
@@ -28,17 +28,18 @@ SAMPLERS = (("ddpm", None), ("ddim", 10), ("ddim", 20))
 def _sampler(preset: str, options):
     import numpy as np
 
-    from kinemic_cli.diffusion import CosineSchedule
+    from kinemic_cli.generate.sampler import DiffusionClipSampler
     from kinemic_cli.models.denoiser import create_denoiser
-    from kinemic_cli.motion import HumanML3DFeatures, Normaliser, RootRelativeFeatures
-    from kinemic_cli.prior import PriorBundle
+    from kinemic_cli.motion.features import HumanML3DFeatures, RootRelativeFeatures
+    from kinemic_cli.motion.normaliser import Normaliser
+    from kinemic_cli.prior.bundle import Prior
+    from kinemic_cli.prior.diffusion import CosineSchedule
     from kinemic_cli.skeletons import SMPL22
-    from kinemic_cli.synthesis import DiffusionClipSampler
 
     space = HumanML3DFeatures(SMPL22) if preset == "paper" else RootRelativeFeatures(SMPL22)
     model = create_denoiser(preset, features=space.dim, text_dim=384)
     model.reset_action_embedding(4)
-    bundle = PriorBundle(model=model.eval(), schedule=CosineSchedule(50), features=space, skeleton=SMPL22,
+    bundle = Prior(model=model.eval(), schedule=CosineSchedule(50), features=space, skeleton=SMPL22,
                          normaliser=Normaliser(np.zeros(space.dim, np.float32), np.ones(space.dim, np.float32)),
                          text_encoder=None, text_encoder_name="-", fps=20.0, max_frames=196, preset=preset)
     text = [np.random.default_rng(k).normal(size=(2, 384)).astype(np.float32) for k in range(4)]
@@ -47,8 +48,8 @@ def _sampler(preset: str, options):
 
 
 def run_preset(preset: str, batches: list[int], clips: int, frames: int) -> list[dict]:
-    from kinemic_cli.generation_plan import length_batches, plan_generation
-    from kinemic_cli.synthesis import SamplingOptions
+    from kinemic_cli.generate.plan import length_batches, plan_generation
+    from kinemic_cli.generate.sampler import SamplingOptions
 
     rows = []
     for name, steps in SAMPLERS:

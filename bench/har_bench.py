@@ -22,7 +22,7 @@ import numpy as np
 
 
 def _bank(store: str | None, n: int):
-    from kinemic_cli.har_data import ClipBank, load_clip_bank
+    from kinemic_cli.har.data import ClipBank, load_clip_bank
     from kinemic_cli.skeletons import SMPL22
     from kinemic_cli.store import MotionStore
 
@@ -39,8 +39,8 @@ def _bank(store: str | None, n: int):
 def measure(variant: str, threads: int, clip_len: int, batch: int, clips: int, store: str | None, epochs: int) -> dict:
     import torch
 
-    from kinemic_cli.har_train import TrainConfig, train_recogniser
-    from kinemic_cli.progress import progress_enabled
+    from kinemic_cli.har.train import TrainConfig, train_recogniser
+    from kinemic_cli.runtime.progress import progress_enabled
     from kinemic_cli.skeletons import SMPL22
 
     torch.set_num_threads(threads)

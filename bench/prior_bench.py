@@ -39,8 +39,8 @@ def run_one(preset: str, batch: int, frames: int, steps: int) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from kinemic_cli.diffusion import CosineSchedule, diffusion_loss
     from kinemic_cli.models.denoiser import create_denoiser
+    from kinemic_cli.prior.diffusion import CosineSchedule, diffusion_loss
 
     torch.manual_seed(0)
     features = FEATURES[preset]

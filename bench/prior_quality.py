@@ -45,7 +45,7 @@ def primitive_windows(coll, split: str):
 
 
 def prenormalised(clips, skeleton):
-    from kinemic_cli.har_data import prenormalise
+    from kinemic_cli.har.data import prenormalise
 
     return [prenormalise(c, skeleton) for c in clips]
 
@@ -64,14 +64,14 @@ def main() -> None:
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args()
 
-    from kinemic_cli.generation_plan import PlannedClip
-    from kinemic_cli.har_data import ClipBank
-    from kinemic_cli.har_train import TrainConfig, predict, train_recogniser
-    from kinemic_cli.metrics import accuracy
+    from kinemic_cli.generate.plan import PlannedClip
+    from kinemic_cli.generate.sampler import DiffusionClipSampler, SamplingOptions
+    from kinemic_cli.har.data import ClipBank
+    from kinemic_cli.har.metrics import accuracy
+    from kinemic_cli.har.train import TrainConfig, predict, train_recogniser
     from kinemic_cli.models.denoiser import MotionDenoiser
-    from kinemic_cli.prior import load_prior
+    from kinemic_cli.prior.bundle import load_prior
     from kinemic_cli.store import MotionStore
-    from kinemic_cli.synthesis import DiffusionClipSampler, SamplingOptions
 
     started = time.perf_counter()
     store = MotionStore(args.store)
@@ -119,7 +119,7 @@ def main() -> None:
         if kind == "trained":
             print("  per primitive: " + ", ".join(f"{n} {v:.0%}" for n, v in per_primitive.items()))
             if args.gif:
-                from kinemic_cli.render import render_clips_gif
+                from kinemic_cli.motion.render import render_clips_gif
 
                 chosen = [next(i for i, p in enumerate(prompts) if p[0] == label) for label in sorted(by_primitive)[:6]]
                 render_clips_gif([generated[i] for i in chosen], skeleton, args.gif,

@@ -22,7 +22,7 @@ import numpy as np
 
 
 def motion_speed(frames: np.ndarray, skeleton) -> float:
-    from kinemic_cli.har_data import prenormalise
+    from kinemic_cli.har.data import prenormalise
 
     joints = prenormalise(np.asarray(frames, np.float32), skeleton)[:, 0]
     return float(np.abs(np.diff(joints, axis=0)).sum(-1).mean()) if len(joints) > 1 else 0.0
@@ -42,7 +42,7 @@ def main() -> None:
     store = MotionStore(args.store)
     evaluator = None
     if args.evaluator:
-        from kinemic_cli.evaluate import ensure_evaluator
+        from kinemic_cli.evaluate.evaluator import ensure_evaluator
 
         if not args.dataset:
             raise SystemExit("--evaluator needs --dataset (the collection it was trained on)")
@@ -57,7 +57,7 @@ def main() -> None:
 
 
 def _confusions(coll, evaluator, top: int) -> None:
-    from kinemic_cli.har_data import load_clip_bank
+    from kinemic_cli.har.data import load_clip_bank
 
     names = evaluator.class_names
     known = [k for k, n in enumerate(coll.class_names) if n in names]

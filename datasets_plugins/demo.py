@@ -16,12 +16,7 @@ from collections.abc import Iterator
 
 from kinemic_cli.clip import Caption, Clip
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.plugins import (
-    DatasetAdapter,
-    DatasetInfo,
-    DatasetStream,
-    PrepareRequest,
-)
+from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import SMPL22
 
 from ._common import int_option

@@ -1,5 +1,5 @@
 """``python -m kinemic_cli`` (what ``torchrun -m kinemic_cli`` runs)."""
 
-from .cli import main
+from .commands.app import main
 
 main()

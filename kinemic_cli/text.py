@@ -115,7 +115,7 @@ class TextEncoder:
         ``writable`` defaults to "not one of torchrun's non-main processes": under torchrun
         every process encodes what the cache lacks, and only rank 0 writes it.
         """
-        from .distributed import is_main_process
+        from .runtime.distributed import is_main_process
 
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-")[:40]
         digest = hashlib.sha256(self.name.encode()).hexdigest()[:10]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from kinemic_cli.adapt_prior import PriorHandle, weights_hash
-from kinemic_cli.diffusion import CosineSchedule
 from kinemic_cli.models.denoiser import create_denoiser
-from kinemic_cli.motion import Normaliser, RootRelativeFeatures
+from kinemic_cli.motion.features import RootRelativeFeatures
+from kinemic_cli.motion.normaliser import Normaliser
+from kinemic_cli.prior.bundle import Prior
+from kinemic_cli.prior.diffusion import CosineSchedule
 from kinemic_cli.skeletons import SMPL22
 
 FEATURES = RootRelativeFeatures(SMPL22).dim
@@ -28,19 +29,21 @@ def cosine_add_noise(steps: int):
     return CosineSchedule(steps).add_noise
 
 
-def tiny_prior_handle(encode_text, *, seed=0, source_collection="src"):
+class FunctionEncoder:
+    """A text encoder made of an ``encode(texts)`` function (the real MiniLM in the tests)."""
+
+    def __init__(self, encode, dim: int = 384):
+        self.encode, self.dim = encode, dim
+
+
+def tiny_prior(encode_text, *, seed=0, source_collection="src"):
     torch.manual_seed(seed)
     model = tiny_denoiser()
     space = RootRelativeFeatures(SMPL22)
     normaliser = Normaliser(np.zeros(space.dim, np.float32), np.full(space.dim, 0.5, np.float32))
-
-    def to_features(joints):
-        return normaliser.normalise(space.from_joints(joints))
-
-    return PriorHandle(model=model, device=torch.device("cpu"), add_noise=cosine_add_noise(50), num_timesteps=50,
-                       skeleton=SMPL22, fps=20.0, max_frames=60, to_features=to_features, encode_text=encode_text,
-                       latent_dim=model.latent_dim, preset="tiny", source_collection=source_collection,
-                       weights_hash=weights_hash(model))
+    return Prior(model=model, schedule=CosineSchedule(50), normaliser=normaliser, skeleton=SMPL22, features=space,
+                 text_encoder=FunctionEncoder(encode_text), text_encoder_name="all-MiniLM-L6-v2", fps=20.0,
+                 max_frames=60, preset="tiny", source_collection=source_collection)
 
 
 _ENCODER = {}

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from ntu_fixtures import kinetics_person, ntu_name, write_clip, write_kinetics
-from kinemic_cli.collection import Collection
+
 from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.prepare import prepare_dataset
-from kinemic_cli.store import MotionStore
+from kinemic_cli.store import Collection, MotionStore
+from kinemic_cli.store.prepare import prepare_dataset
 
 
 def ntu_collection(store: MotionStore, root: Path, name: str = "ntu60") -> None:

@@ -6,15 +6,14 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from kinemic_cli.adapt import run_adaptation
-from kinemic_cli.adapt_config import resolve_adapt_config
-from kinemic_cli.checkpoints import load_state
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.store import MotionStore
-
-from adapt_support import minilm_encode, tiny_prior_handle, write_adapt_store
+from adapt_support import minilm_encode, tiny_prior, write_adapt_store
 from conftest import run_kinemic
+
+from kinemic_cli.adapt.config import resolve_adapt_config
+from kinemic_cli.adapt.run import run_adaptation
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.runtime.checkpoints import load_state
+from kinemic_cli.store import MotionStore
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def _config(tmp_path, name, **kw):
 
 
 def _run(store, config, **kw):
-    return run_adaptation(config, store=store, prior=tiny_prior_handle(minilm_encode), **kw)
+    return run_adaptation(config, store=store, prior=tiny_prior(minilm_encode), **kw)
 
 
 def _metrics(out):
@@ -129,7 +128,7 @@ def test_cli_reports_a_missing_prior_in_one_line(tmp_path):
 
 
 def test_target_on_another_skeleton_is_converted_or_refused():
-    from kinemic_cli.adapt_data import prepare_joints
+    from kinemic_cli.adapt.data import prepare_joints
     from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22
 
     kinect = np.random.default_rng(0).normal(size=(30, 2, 25, 3)).astype(np.float32)

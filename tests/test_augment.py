@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from kinemic_cli.augment import AugmentConfig, augment_bank, augment_clip
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.har_data import ClipBank, prenormalise
-from kinemic_cli.skeletons import SMPL22
-
 from har_support import make_har_clip
+
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.har.augment import AugmentConfig, augment_bank, augment_clip
+from kinemic_cli.har.data import ClipBank, prenormalise
+from kinemic_cli.skeletons import SMPL22
 
 
 def _bank(n: int = 6) -> ClipBank:

@@ -6,7 +6,6 @@ import json
 
 import h5py
 import numpy as np
-
 from conftest import run_kinemic
 
 
@@ -126,7 +125,7 @@ def test_prepare_summary_counts_the_classes_store_ls_counts(tmp_path):
 
 
 def test_per_class_picks_every_class_and_titles_wrap():
-    from kinemic_cli.render import pick_clip_indices, wrap_title
+    from kinemic_cli.motion.render import pick_clip_indices, wrap_title
 
     labels = np.repeat(np.arange(14), 3)
     chosen = pick_clip_indices(labels, per_class=1)

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from roundtrip_support import assert_same_collection, kinetics_collection, ntu_collection, t2m_collection
+
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.export import export_collection
 from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.prepare import prepare_dataset
+from kinemic_cli.store.export import export_collection
+from kinemic_cli.store.prepare import prepare_dataset
 
 ARM = {"name": "arm5", "joint_names": ["shoulder", "elbow", "wrist", "hand", "finger"],
        "parents": [-1, 0, 1, 2, 3], "fps": 50, "landmarks": {"root": 0}}

@@ -35,21 +35,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
-from kinemic_cli.adapt import run_adaptation
-from kinemic_cli.adapt_config import resolve_adapt_config
-from kinemic_cli.adapt_data import prepare_joints, prepared_length
-from kinemic_cli.checkpoints import load_state
-from kinemic_cli.har import HarRunConfig, run_train_har
-from kinemic_cli.har_train import TrainConfig
-from kinemic_cli.launch import describe_failures
-from kinemic_cli.pretrain import resolve_pretrain_config, run_pretraining
-from kinemic_cli.skeletons import NTU25, SMPL22
-from kinemic_cli.store import MotionStore
-
 from conftest import KINEMIC, run_kinemic
 from ddp_support import SINGLE_THREAD, column, descendant_with_rank, files_of, metrics, wait_for
 from har_support import write_har_store
+
+from kinemic_cli.adapt.config import resolve_adapt_config
+from kinemic_cli.adapt.data import prepare_joints, prepared_length
+from kinemic_cli.adapt.run import run_adaptation
+from kinemic_cli.har.run import HarRunConfig, run_train_har
+from kinemic_cli.har.train import TrainConfig
+from kinemic_cli.prior.pretrain import resolve_pretrain_config, run_pretraining
+from kinemic_cli.runtime.checkpoints import load_state
+from kinemic_cli.runtime.launch import describe_failures
+from kinemic_cli.skeletons import NTU25, SMPL22
+from kinemic_cli.store import MotionStore
 
 RTOL = 1e-4
 WEIGHT_ATOL = 1e-4
@@ -216,7 +215,7 @@ def test_prepared_length_is_the_length_prepare_joints_returns(frames, fps):
 
 def test_non_main_processes_leave_the_store_alone(tmp_path):
     """What rank > 0 does instead of writing: a few-shot draw without storing it, a read-only text cache."""
-    from kinemic_cli.splits import make_fewshot_split
+    from kinemic_cli.store.splits import make_fewshot_split
     from kinemic_cli.text import EmbeddingCache
 
     store = write_har_store(tmp_path / "toy.h5", train_per_class=4, val_per_class=1)

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from kinemic_cli.diffusion import (
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.prior.diffusion import (
     ClipNoise,
     CosineSchedule,
     DDIMSampler,
@@ -17,7 +18,6 @@ from kinemic_cli.diffusion import (
     guided_x0,
     sample,
 )
-from kinemic_cli.errors import KinemicError
 
 
 def test_cosine_schedule_is_monotone_and_matches_the_closed_form():

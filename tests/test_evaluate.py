@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.evaluate import ensure_evaluator, generative_metrics
-from kinemic_cli.evaluate_report import build_report
-from kinemic_cli.har import HarRunConfig, run_train_har
-from kinemic_cli.har_train import TrainConfig
-
 from conftest import run_kinemic
 from har_support import CLASS_NAMES, write_har_store, write_synthetic
+
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.evaluate.evaluator import ensure_evaluator, generative_metrics
+from kinemic_cli.evaluate.report import build_report
+from kinemic_cli.har.run import HarRunConfig, run_train_har
+from kinemic_cli.har.train import TrainConfig
 
 TINY = TrainConfig(model="stgcn-tiny", epochs=3, clip_len=16, batch_size=16, min_epoch_clips=128)
 

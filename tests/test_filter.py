@@ -6,15 +6,14 @@ import json
 
 import numpy as np
 import pytest
-
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.har import HarRunConfig, run_train_har
-from kinemic_cli.har_data import load_clip_bank
-from kinemic_cli.har_train import TrainConfig
-from kinemic_cli.synthetic_filter import filter_synthetic, load_judge
-
 from conftest import run_kinemic
 from har_support import CLASS_NAMES, write_har_store, write_synthetic
+
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.generate.filter import filter_synthetic, load_judge
+from kinemic_cli.har.data import load_clip_bank
+from kinemic_cli.har.run import HarRunConfig, run_train_har
+from kinemic_cli.har.train import TrainConfig
 
 TINY = TrainConfig(model="stgcn-tiny", epochs=10, clip_len=16, batch_size=16, min_epoch_clips=128)
 KICK = CLASS_NAMES.index("kick")

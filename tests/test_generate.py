@@ -9,12 +9,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import KINEMIC, run_kinemic
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.generate_run import read_counts_file
+from kinemic_cli.generate.run import read_counts_file
 from kinemic_cli.store import MotionStore
-
-from conftest import KINEMIC, run_kinemic
 
 FAST = ("--sampler", "ddim", "--steps", "4")
 

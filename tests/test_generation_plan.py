@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.generate import generate_into_store
-from kinemic_cli.generation_plan import length_batches, parse_shard, plan_generation, shard_plan
-from kinemic_cli.merge import merge_collections
+from kinemic_cli.generate.into_store import generate_into_store
+from kinemic_cli.generate.plan import length_batches, parse_shard, plan_generation, shard_plan
 from kinemic_cli.skeletons import SMPL22
+from kinemic_cli.store.merge import merge_collections
 
 
 def _plan(seed=0, counts=None):

@@ -6,16 +6,15 @@ import json
 
 import numpy as np
 import pytest
-
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.har import HarRunConfig, run_train_har
-from kinemic_cli.har_data import prenormalise, sample_indices
-from kinemic_cli.har_sets import build_har_sets
-from kinemic_cli.har_train import TrainConfig, load_recogniser
-from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22, convert_joints
-
 from conftest import run_kinemic
 from har_support import CLASS_NAMES, standing_pose, write_har_store, write_synthetic
+
+from kinemic_cli.errors import KinemicError
+from kinemic_cli.har.data import prenormalise, sample_indices
+from kinemic_cli.har.run import HarRunConfig, run_train_har
+from kinemic_cli.har.sets import build_har_sets
+from kinemic_cli.har.train import TrainConfig, load_recogniser
+from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22, convert_joints
 
 TINY = TrainConfig(model="stgcn-tiny", epochs=2, clip_len=16, batch_size=16, min_epoch_clips=64)
 

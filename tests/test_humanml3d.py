@@ -10,7 +10,7 @@ import pytest
 from datasets_plugins.captions import exact_frame, parse_caption_lines
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.prepare import prepare_dataset
+from kinemic_cli.store.prepare import prepare_dataset
 
 
 def _motion(rng, frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ntu_fixtures import kinetics_array, kinetics_person, write_kinetics
+
 from datasets_plugins.kinetics_parse import KineticsFileError, parse_kinetics
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.prepare import prepare_dataset
+from kinemic_cli.store.prepare import prepare_dataset
 
 
 def _people(rng, frames: int, counts) -> list[list[dict]]:

@@ -1,12 +1,11 @@
 """LoRA over a frozen prior: no-op when fresh, switchable, base bit-identical, gradients only where intended."""
 
 import torch
+from adapt_support import cosine_add_noise, tiny_denoiser
 
-from kinemic_cli.adapt_losses import AdaptBatch, AdaptObjective, LossSwitches
+from kinemic_cli.adapt.losses import AdaptBatch, AdaptObjective, LossSwitches
 from kinemic_cli.models.lora import DEFAULT_LORA_TARGETS, attach_lora, freeze, prior_pass
 from kinemic_cli.models.mic import EmbeddingMemoryBank, MICModule
-
-from adapt_support import cosine_add_noise, tiny_denoiser
 
 
 def _inputs(b=3, n=7, f=66):

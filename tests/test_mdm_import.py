@@ -10,14 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import run_kinemic
 from torch import nn
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.mdm_import import import_mdm, mdm_to_kinemic_state, read_mdm_state_dict
 from kinemic_cli.models.denoiser import sinusoid_table
-from kinemic_cli.prior import load_prior
-
-from conftest import run_kinemic
+from kinemic_cli.prior.bundle import load_prior
+from kinemic_cli.prior.mdm_import import import_mdm, mdm_to_kinemic_state, read_mdm_state_dict
 
 D, LAYERS, FF, FEATURES, CLIP = 512, 8, 1024, 263, 512
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.metrics import (accuracy, confusion_matrix, diversity, fid, frechet_distance, mean_std,
-                                 multimodality, per_class_accuracy)
+from kinemic_cli.evaluate.metrics import diversity, fid, frechet_distance, multimodality
+from kinemic_cli.har.metrics import accuracy, confusion_matrix, mean_std, per_class_accuracy
 
 
 def test_fid_of_identical_sets_is_zero():

@@ -5,9 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from kinemic_cli.clip import Caption, Clip
-from kinemic_cli.errors import KinemicError
-from kinemic_cli.mining import (
+from kinemic_cli.adapt.mining import (
     class_captions,
     load_class_captions_file,
     mean_normalised,
@@ -15,6 +13,8 @@ from kinemic_cli.mining import (
     soft_positive_neighbours,
     source_candidates,
 )
+from kinemic_cli.clip import Caption, Clip
+from kinemic_cli.errors import KinemicError
 from kinemic_cli.skeletons import SMPL22
 
 

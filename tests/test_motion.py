@@ -7,15 +7,15 @@ import pytest
 
 from datasets_plugins.demo import DemoAdapter, DemoT2MAdapter
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.motion import (
+from kinemic_cli.motion.features import (
     HumanML3DFeatures,
-    Normaliser,
     RootRelativeFeatures,
     canonicalise,
     create_feature_space,
     rotate_y,
 )
+from kinemic_cli.motion.normaliser import Normaliser
+from kinemic_cli.plugins import PrepareRequest
 from kinemic_cli.skeletons import NTU25, SMPL22, convert_joints
 
 MAX_JOINT_ERROR_M = 1e-4  # the round trip is exact up to float32 rounding

@@ -7,19 +7,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_kinemic
 from ntu_fixtures import (
-    FIRST_BODY_ID, Body, broken_empty, broken_impostor, broken_nan, broken_truncated, ntu_name,
-    smooth_motion, write_clip, write_skeleton,
+    FIRST_BODY_ID,
+    Body,
+    broken_empty,
+    broken_impostor,
+    broken_nan,
+    broken_truncated,
+    ntu_name,
+    smooth_motion,
+    write_clip,
+    write_skeleton,
 )
+
 from datasets_plugins.ntu_parse import SkeletonFileError, parse_skeleton, select_bodies
 from datasets_plugins.ntu_release import NTU60, NTU60_ACTIONS, NTU120, NTU120_ACTIONS, missing_skeletons, parse_ntu_name
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import PrepareRequest, load_adapter
-from kinemic_cli.prepare import prepare_dataset
 from kinemic_cli.skeletons import get_joint_map
 from kinemic_cli.store import MotionStore
+from kinemic_cli.store.prepare import prepare_dataset
 
 
 def _prepare(store: MotionStore, root: Path, dataset: str = "ntu60", name: str | None = None, **kw):

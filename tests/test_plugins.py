@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_kinemic
+
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import PrepareRequest, load_adapter
 from kinemic_cli.store import MotionStore

@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from kinemic_cli.checkpoints import load_state
-from kinemic_cli.pretrain import resolve_pretrain_config, run_pretraining
-from kinemic_cli.prior import load_prior
-from kinemic_cli.progress import progress_enabled
-from kinemic_cli.store import MotionStore
-
 from conftest import run_kinemic
+
+from kinemic_cli.prior.bundle import load_prior
+from kinemic_cli.prior.pretrain import resolve_pretrain_config, run_pretraining
+from kinemic_cli.runtime.checkpoints import load_state
+from kinemic_cli.runtime.progress import progress_enabled
+from kinemic_cli.store import MotionStore
 
 
 def test_prior_folder_is_complete_and_loads(pipeline):

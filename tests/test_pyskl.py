@@ -8,17 +8,17 @@ import pickle
 
 import numpy as np
 import pytest
-
 from conftest import run_kinemic
 from ntu_fixtures import ntu_name, write_clip
 from roundtrip_support import assert_same_collection, kinetics_collection, ntu_collection, t2m_collection
+
 from datasets_plugins.pyskl import kinemic_split_name
 from datasets_plugins.safe_pickle import load_data_pickle
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.export import export_collection
 from kinemic_cli.plugins import PrepareRequest
-from kinemic_cli.prepare import prepare_dataset
 from kinemic_cli.store import MotionStore
+from kinemic_cli.store.export import export_collection
+from kinemic_cli.store.prepare import prepare_dataset
 
 
 @pytest.mark.parametrize("source", ["ntu", "kinetics", "t2m"])

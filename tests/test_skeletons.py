@@ -7,7 +7,14 @@ import pytest
 
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.skeletons import (
-    NTU25, OPENPOSE18, SMPL22, Skeleton, convert_joints, get_joint_map, get_skeleton, project_to_image,
+    NTU25,
+    OPENPOSE18,
+    SMPL22,
+    Skeleton,
+    convert_joints,
+    get_joint_map,
+    get_skeleton,
+    project_to_image,
     skeleton_from_yaml,
 )
 

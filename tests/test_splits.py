@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_clips, write_collection
+
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.splits import draw_fewshot, fewshot_split_name, make_fewshot_split
+from kinemic_cli.store.splits import draw_fewshot, fewshot_split_name, make_fewshot_split
 
 
 def test_draw_is_reproducible_and_from_candidates_only():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-
 from conftest import make_clips, write_collection
+
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.merge import merge_collections
 from kinemic_cli.skeletons import SMPL22
 from kinemic_cli.store import MotionStore
+from kinemic_cli.store.merge import merge_collections
 
 
 def test_round_trip_every_field(store: MotionStore):

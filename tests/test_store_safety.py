@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import numpy as np
-
 from conftest import KINEMIC, run_kinemic
+
 from kinemic_cli.store import MotionStore
 
 

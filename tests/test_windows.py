@@ -2,7 +2,7 @@
 
 import torch
 
-from kinemic_cli.windows import best_attention_windows, cut_windows, dynamic_window_weights
+from kinemic_cli.adapt.windows import best_attention_windows, cut_windows, dynamic_window_weights
 
 
 def test_best_window_for_constructed_attention_profiles():

@@ -1,1 +1,1 @@
-"""CLI command groups, one module per area; each only parses options and calls the library."""
+"""The CLI: the Typer app (:mod:`.app`) and one module per command group; each parses options, calls ONE library function and prints its result."""

@@ -20,10 +20,10 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from ..config import load_config_file
 from ..errors import KinemicError
-from ..launch import is_main_process, launch_torchrun  # torch-free: light commands must not import torch
-from ..progress import progress_enabled
+from ..runtime.config_files import read_yaml_mapping
+from ..runtime.launch import is_main_process, launch_torchrun  # torch-free: light commands must not import torch
+from ..runtime.progress import progress_enabled
 from ..store import MotionStore, default_store_path
 
 stdout = Console(soft_wrap=True)
@@ -70,7 +70,7 @@ def relaunch_under_torchrun(nproc: int, *, what: str = "the command",
 
     Inside torchrun (``WORLD_SIZE`` set) or for N = 1 nothing happens and False comes back.
     A failed worker becomes this command's failure: one ``Error:`` line naming the process
-    and how it ended (:func:`kinemic_cli.launch.launch_torchrun`).
+    and how it ended (:func:`kinemic_cli.runtime.launch.launch_torchrun`).
     """
     if nproc < 1:
         raise KinemicError(f"--nproc must be at least 1, got {nproc}")
@@ -132,6 +132,21 @@ def command(fn: Callable) -> Callable:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def load_config_file(path: str | Path, allowed) -> dict[str, Any]:
+    """Read a YAML mapping of option values; keys may use ``-`` or ``_``; unknown keys are an error."""
+    data = read_yaml_mapping(path, what="config file")
+    # A parameter named ``list_`` (to dodge a builtin) is the option --list: key ``list`` in a file.
+    by_key = {name.rstrip("_"): name for name in allowed}
+    out = {}
+    for key, value in data.items():
+        norm = str(key).replace("-", "_")
+        if norm not in by_key:
+            known = ", ".join(sorted(k.replace("_", "-") for k in by_key))
+            raise KinemicError(f"{path}: unknown config key {key!r}; known: {known}")
+        out[by_key[norm]] = value
+    return out
 
 
 def apply_config(ctx: typer.Context, values: dict[str, Any], config: Optional[Path]) -> dict[str, Any]:

@@ -9,8 +9,23 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ._common import (ConfigOpt, CollectionOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, ResumeOpt, SeedOpt,
-                      StoreOpt, apply_config, command, emit, open_store, relaunch_under_torchrun)
+from ._common import (
+    CollectionOpt,
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    MaxStepsOpt,
+    NprocOpt,
+    OutOpt,
+    ResumeOpt,
+    SeedOpt,
+    StoreOpt,
+    apply_config,
+    command,
+    emit,
+    open_store,
+    relaunch_under_torchrun,
+)
 
 
 def _mining_view(report: dict):
@@ -81,21 +96,21 @@ def adapt(
         raise KinemicError("--out is required (the run folder)")
     if not values["show_mining"] and relaunch_under_torchrun(values["nproc"], what="adapt"):
         return
-    from .. import adapt as adapt_pipeline
-    from ..adapt_config import resolve_adapt_config
-    from ..adapt_prior import load_prior_handle
-    from ..distributed import process_device
+    from ..adapt import run as adapt_pipeline
+    from ..adapt.config import resolve_adapt_config
+    from ..prior.bundle import load_prior
+    from ..runtime.distributed import process_device
 
     st = open_store(values["store"])
-    prior_handle = load_prior_handle(str(values["prior"]), process_device(values["device"]), store=st)
+    loaded_prior = load_prior(str(values["prior"]), process_device(values["device"]), store=st)
     for key in ("prior", "out", "store", "class_captions"):
         values[key] = None if values[key] is None else str(values[key])
     values["store"] = str(st.path)
-    cfg = resolve_adapt_config(values, preset=prior_handle.preset)
+    cfg = resolve_adapt_config(values, preset=loaded_prior.preset)
     if values["show_mining"]:
-        report = adapt_pipeline.show_mining(cfg, store=st, prior=prior_handle)
+        report = adapt_pipeline.show_mining(cfg, store=st, prior=loaded_prior)
         return emit(report, json_output, _mining_view(report))
-    result = adapt_pipeline.run_adaptation(cfg, store=st, resume=bool(values["resume"]), prior=prior_handle)
+    result = adapt_pipeline.run_adaptation(cfg, store=st, resume=bool(values["resume"]), prior=loaded_prior)
     emit(result.as_dict(), json_output,
          f"adapted {len(result.classes)} classes ({result.method}, {result.steps} steps, "
          f"{result.seconds_per_step * 1000:.0f} ms/step, {result.trainable_parameters:,} trainable parameters) -> {result.out}")

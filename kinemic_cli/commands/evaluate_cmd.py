@@ -9,8 +9,19 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, OutOpt, SeedOpt, StoreOpt, apply_config, command,
-                      emit, open_store)
+from ._common import (
+    CollectionOpt,
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    StoreOpt,
+    apply_config,
+    command,
+    emit,
+    open_store,
+)
 
 
 def _report_view(report: dict):
@@ -83,11 +94,11 @@ def evaluate(
     synth = _split_list(values["synthetic"])
     if not run_folders and not synth:
         raise KinemicError("nothing to evaluate: give train-har run folders and/or --synthetic COLLECTION")
-    from ..checkpoints import atomic_write_text
-    from ..distributed import resolve_device
-    from ..evaluate import ensure_evaluator, generative_metrics
-    from ..evaluate_report import build_report, load_run
-    from ..har_train import TrainConfig
+    from ..evaluate.evaluator import ensure_evaluator, generative_metrics
+    from ..evaluate.report import build_report, load_run
+    from ..har.train import TrainConfig
+    from ..runtime.atomic import atomic_write_text
+    from ..runtime.distributed import resolve_device
 
     resolve_device(values["device"])
     name = values["collection"] or values["dataset"] or (load_run(run_folders[0])["collection"] if run_folders else None)

@@ -23,7 +23,8 @@ def filter_synthetic(
     json_output: JsonOpt = False,
 ) -> None:
     """Drop generated clips whose class a recogniser of the real shots does not recognise (no test clip is read)."""
-    from ..synthetic_filter import filter_synthetic as run_filter, load_judge
+    from ..generate.filter import filter_synthetic as run_filter
+    from ..generate.filter import load_judge
 
     st = open_store(store)
     report = run_filter(st, synthetic, load_judge(judge, device=device), out, min_confidence=min_confidence,

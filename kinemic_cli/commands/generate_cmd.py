@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import KinemicError
-from ._common import ConfigOpt, DeviceOpt, JsonOpt, ResumeOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
+from ._common import (
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    ResumeOpt,
+    SeedOpt,
+    StoreOpt,
+    apply_config,
+    command,
+    emit,
+    open_store,
+)
 
 
 @command
@@ -45,7 +56,7 @@ def generate(
     amounts = [values[k] is not None for k in ("per_class", "oversample", "counts")]
     if sum(amounts) > 1:
         raise KinemicError("give only one of --per-class, --oversample, --counts")
-    from ..generate_run import GenerateRequest, run_generate
+    from ..generate.run import GenerateRequest, run_generate
 
     request = GenerateRequest(
         model=str(values["model"]), collection=values["collection"], per_class=values["per_class"],

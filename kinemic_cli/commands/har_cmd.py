@@ -8,10 +8,24 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ..har_data import STREAMS
-from ..har_sets import TRAIN_MODES
-from ._common import (CollectionOpt, ConfigOpt, DeviceOpt, JsonOpt, NprocOpt, OutOpt, ResumeOpt, StoreOpt, apply_config,
-                      check_global_batch, command, emit, open_store, relaunch_under_torchrun)
+from ..har.sets import TRAIN_MODES
+from ..models.graph import STREAMS
+from ._common import (
+    CollectionOpt,
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    NprocOpt,
+    OutOpt,
+    ResumeOpt,
+    StoreOpt,
+    apply_config,
+    check_global_batch,
+    command,
+    emit,
+    open_store,
+    relaunch_under_torchrun,
+)
 
 
 def parse_seeds(values: list[str] | str | None, extra: list[int] | None = None) -> list[int]:
@@ -92,9 +106,9 @@ def train_har(
     if values["stream"] not in STREAMS:
         raise KinemicError(f"--stream {values['stream']!r}: expected one of {', '.join(STREAMS)}")
     seed_list = parse_seeds(values["seeds"], values["extra_seeds"]) or [1, 2, 3]
-    from ..distributed import resolve_device
-    from ..har import HarRunConfig, run_train_har
-    from ..har_train import TrainConfig
+    from ..har.run import HarRunConfig, run_train_har
+    from ..har.train import TrainConfig
+    from ..runtime.distributed import resolve_device
 
     resolve_device(values["device"])
     check_global_batch(int(values["batch_size"]), values["nproc"])

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from ..errors import KinemicError
 from ..plugins import PrepareRequest, list_adapters
-from ..prepare import prepare_dataset
-from ..splits import make_fewshot_split
+from ..store.prepare import prepare_dataset
+from ..store.splits import make_fewshot_split
 from ._common import CollectionOpt, ConfigOpt, JsonOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
 
 

@@ -9,8 +9,24 @@ import typer
 
 from ..errors import KinemicError
 from ..text import DEFAULT_TEXT_ENCODER
-from ._common import (ConfigOpt, DeviceOpt, JsonOpt, MaxStepsOpt, NprocOpt, OutOpt, PresetOpt, ResumeOpt, SeedOpt,
-                      StoreOpt, apply_config, check_global_batch, command, emit, open_store, relaunch_under_torchrun)
+from ._common import (
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    MaxStepsOpt,
+    NprocOpt,
+    OutOpt,
+    PresetOpt,
+    ResumeOpt,
+    SeedOpt,
+    StoreOpt,
+    apply_config,
+    check_global_batch,
+    command,
+    emit,
+    open_store,
+    relaunch_under_torchrun,
+)
 
 
 @command
@@ -51,7 +67,7 @@ def pretrain(
     if not values["out"]:
         raise KinemicError("--out is required (the prior folder)")
     if values["import_mdm_checkpoint"]:
-        from ..mdm_import import import_mdm
+        from ..prior.mdm_import import import_mdm
 
         if not values["mdm_stats"]:
             raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
@@ -63,7 +79,7 @@ def pretrain(
                                          f"-> {result['out']} (text encoder {encoder})")
     if not values["source"]:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
-    from ..pretrain import resolve_pretrain_config, run_pretraining
+    from ..prior.pretrain import resolve_pretrain_config, run_pretraining
 
     st = open_store(values["store"])
     for key in ("out", "store"):

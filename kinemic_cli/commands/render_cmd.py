@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..render import pick_clip_indices, render_clips
+from ..motion.render import pick_clip_indices, render_clips
 from ._common import JsonOpt, StoreOpt, command, emit, open_store
 
 

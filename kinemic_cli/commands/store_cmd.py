@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ..export import FORMATS, export_collection
-from ..merge import merge_collections
+from ..store.export import FORMATS, export_collection
+from ..store.merge import merge_collections
 from ._common import JsonOpt, StoreOpt, command, emit, open_store
 
 app = typer.Typer(help="List, inspect, remove, merge and export collections of the motion store.", no_args_is_help=True)

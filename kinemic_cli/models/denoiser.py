@@ -1,6 +1,6 @@
 """The MDM-style motion denoiser: a transformer encoder that predicts the clean clip ``x0``.
 
-Layout (as MDM, so its public checkpoint imports one to one, see :mod:`kinemic_cli.mdm_import`):
+Layout (as MDM, so its public checkpoint imports one to one, see :mod:`kinemic_cli.prior.mdm_import`):
 one *conditioning token* = timestep embedding (sinusoid row ``t`` -> Linear-SiLU-Linear)
 + projected text embedding + action embedding, prepended to the projected frames;
 sinusoidal positions added to the whole sequence; post-norm encoder layers (GELU); padded

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..distributed import DistContext, all_gather_autograd
+from ..runtime.distributed import DistContext, all_gather_autograd
 
 __all__ = ["GlobalBatchNorm", "convert_to_global_batchnorm"]
 

@@ -6,7 +6,7 @@ and pooled back at the end (mean over persons), so 1- and 2-person data share th
 
 The backbone is the usual 10 blocks (64, 64, 64, 64, 128s2, 128, 128, 256s2, 256, 256; the
 first without residual), each a spatial graph convolution over the three partitions of
-:class:`~kinemic_cli.graph.SkeletonGraph` (with a learnable edge-importance mask) followed
+:class:`~kinemic_cli.models.graph.SkeletonGraph` (with a learnable edge-importance mask) followed
 by a 9x1 temporal convolution, BN-ReLU, and a residual path.  ``width`` scales every
 channel count so the same design runs on a laptop CPU (``stgcn-small`` = 0.5,
 ``stgcn-tiny`` = 0.25).
@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from ..errors import KinemicError
-from ..graph import SkeletonGraph
 from ..skeletons import Skeleton
+from .graph import SkeletonGraph
 
 __all__ = ["STGCN", "create_stgcn", "list_stgcn_variants", "register_stgcn", "stgcn_from_config", "BLOCK_LAYOUT"]
 

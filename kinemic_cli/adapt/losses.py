@@ -1,0 +1,176 @@
+"""One adaptation step's losses, for KineMIC and its two baselines (DESIGN section 4, steps 2-7).
+
+:class:`AdaptObjective` owns nothing but the wiring: a denoiser that can act both as the
+student (adapters on) and as the frozen prior (:func:`~kinemic_cli.models.lora.prior_pass`:
+adapters off, eval mode, no grad; one copy of the weights), the MIC module and its memory
+bank, and the diffusion schedule's ``add_noise``.  It returns the loss terms as a dict of
+named tensors, so the training loop only sums, logs and steps.  It is an ``nn.Module``
+holding every trainable module, so DistributedDataParallel can wrap the whole step.
+
+Under torchrun (``ctx``) each process holds rows ``rank::world_size`` of the global batch:
+the timestep, noise and condition drops are drawn for the global batch from the shared
+``generator`` and sliced, and the contrastive candidates are the source embeddings of the
+WHOLE global batch, gathered in global order with an autograd-aware all-gather (each
+process's loss sends gradient to the rows other processes computed), then the memory bank
+(the same on every process, because every process pushes the same gathered rows).  Each
+anchor has at least one positive (its own mined source), so the mean of the per-process
+means is the global mean and DDP's gradient average is the gradient of the global loss.
+
+Per step, for a batch of target clips ``x [B, T, F]`` each paired with a mined source clip
+``s [B, S, F]`` (features normalised with the prior's normaliser):
+
+1. one timestep ``t [B]`` and one noise tensor ``eps [B, max(T, S), F]`` serve the target,
+   the source and the window (``eps[:, :T]`` / ``eps[:, :S]``);
+2. the frozen prior, conditioned on the source caption, gives source latents;
+3. the student denoises ``x_t`` under the target conditioning (class caption + action),
+   text and action each dropped with probability ``cfg_drop`` (the same drop for the
+   target and its window) -> ``L_rec``;
+4. MIC embeds target (student latents) and source (prior latents) -> ``L_con`` against
+   the batch + memory bank;
+5. the best-attention source window, shifted to frame 0 and noised with the target's
+   noise, is denoised by the student under the target conditioning -> per-sample
+   ``L_win``, weighted by ``w = (1 + cos(z_target, z_window)) / 2`` (no grad) unless
+   ``dww`` is off.  The window term does not depend on the contrastive switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..models.lora import LoRAAdapters, prior_pass
+from ..models.mic import EmbeddingMemoryBank, MICModule, soft_nearest_neighbour_loss
+from ..runtime.distributed import DistContext, gather_rows
+from .windows import best_attention_windows, cut_windows, dynamic_window_weights
+
+__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective", "masked_mse_per_sample"]
+
+AddNoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class AdaptBatch:
+    """Tensors of one step (padding at the end, masks True on real frames).
+
+    ``target [B, T, F]``, ``target_mask [B, T]``, ``labels [B]`` long, ``class_text [B, E]``;
+    for KineMIC also ``source [B, S, F]``, ``source_mask [B, S]``, ``source_text [B, E]``.
+    """
+
+    target: torch.Tensor
+    target_mask: torch.Tensor
+    labels: torch.Tensor
+    class_text: torch.Tensor
+    source: torch.Tensor | None = None
+    source_mask: torch.Tensor | None = None
+    source_text: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> "AdaptBatch":
+        return AdaptBatch(**{k: (None if v is None else v.to(device)) for k, v in self.__dict__.items()})
+
+
+@dataclass(frozen=True)
+class LossSwitches:
+    """Which terms are on and how much each counts (paper: all on, weights 1, 1, 1)."""
+
+    contrastive: bool = True
+    window: bool = True
+    dww: bool = True
+    lambda_rec: float = 1.0
+    lambda_con: float = 1.0
+    lambda_win: float = 1.0
+    cfg_drop: float = 0.1
+
+
+def masked_mse_per_sample(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``[B]``: mean squared error over each sample's real frames and all features."""
+    weight = mask.to(prediction.dtype)[..., None]
+    squared = ((prediction - target) ** 2 * weight).sum(dim=(1, 2))
+    return squared / (weight.sum(dim=(1, 2)) * prediction.shape[-1]).clamp(min=1.0)
+
+
+class AdaptObjective(nn.Module):
+    """Loss terms of one step; ``mining=False`` gives the finetune / LoRA baselines (L_rec only).
+
+    ``generator``: the CPU ``torch.Generator`` the step's diffusion draws come from (the
+    default generator when None); ``ctx``: the process group (None: one process).
+    """
+
+    def __init__(self, model: nn.Module, *, add_noise: AddNoise, num_timesteps: int, switches: LossSwitches,
+                 lora: LoRAAdapters | None = None, mic: MICModule | None = None,
+                 memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True,
+                 generator: torch.Generator | None = None, ctx: DistContext | None = None):
+        super().__init__()
+        if mining and (mic is None or memory_bank is None):
+            raise ValueError("KineMIC needs a MIC module and a memory bank")
+        self.model, self.lora, self.mic, self.bank = model, lora, mic, memory_bank
+        self.add_noise, self.num_timesteps = add_noise, int(num_timesteps)
+        self.switches, self.mining = switches, mining
+        self.generator, self.ctx = generator, ctx
+
+    def _draws(self, local: int, frames: int, feats: int, device: torch.device):
+        """Timesteps, noise and keep flags for the global batch, sliced to this process's rows."""
+        world, rank = (self.ctx.world_size, self.ctx.rank) if self.ctx is not None else (1, 0)
+        total, rows, g = local * world, slice(rank, None, world), self.generator
+        t = torch.randint(0, self.num_timesteps, (total,), generator=g)[rows]
+        noise = torch.randn(total, frames, feats, generator=g)[rows]
+        text_keep = (torch.rand(total, generator=g) >= self.switches.cfg_drop)[rows]
+        action_keep = (torch.rand(total, generator=g) >= self.switches.cfg_drop)[rows]
+        return t.to(device), noise.to(device), text_keep.to(device), action_keep.to(device)
+
+    def _global(self, local: torch.Tensor) -> torch.Tensor:
+        return local if self.ctx is None else gather_rows(local, self.ctx)
+
+    def _student(self, x_t, t, batch: AdaptBatch, mask, text_keep, action_keep):
+        return self.model(x_t, t, text=batch.class_text, action=batch.labels, mask=mask,
+                          text_keep=text_keep, action_keep=action_keep, return_latents=True)
+
+    def forward(self, batch: AdaptBatch) -> dict[str, torch.Tensor]:
+        sw = self.switches
+        x, mask = batch.target, batch.target_mask
+        bsz, frames, feats = x.shape
+        source_frames = batch.source.shape[1] if self.mining else 0
+        t, noise, text_keep, action_keep = self._draws(bsz, max(frames, source_frames), feats, x.device)
+
+        x0_hat, target_latents = self._student(self.add_noise(x, t, noise[:, :frames]), t, batch, mask,
+                                               text_keep, action_keep)
+        rec = masked_mse_per_sample(x0_hat, x, mask).mean()
+        zero = rec.new_zeros(())
+        terms = {"rec": rec, "con": zero, "win": zero, "window_weight": zero}
+        if not self.mining:
+            terms["total"] = sw.lambda_rec * rec
+            return terms
+
+        with prior_pass(self.model, self.lora):
+            s_t = self.add_noise(batch.source, t, noise[:, :source_frames])
+            _, source_latents = self.model(s_t, t, text=batch.source_text, action=None, mask=batch.source_mask,
+                                           return_latents=True)
+        z_target, _ = self.mic(target_latents, mask)
+        z_source, source_attention = self.mic(source_latents, batch.source_mask)
+
+        if sw.contrastive:
+            z_all, labels_all = self._global(z_source), self._global(batch.labels)
+            candidates, candidate_labels = self.bank.with_batch(z_all, labels_all)
+            terms["con"] = soft_nearest_neighbour_loss(z_target, batch.labels, candidates, candidate_labels,
+                                                       self.mic.scale)
+            self.bank.push(z_all, labels_all)
+
+        if sw.window:
+            starts, lengths = best_attention_windows(source_attention, batch.source_mask.sum(1),
+                                                     mask.sum(1))
+            window, window_mask = cut_windows(batch.source, starts, lengths, frames)
+            w_t = self.add_noise(window, t, noise[:, :frames])
+            w0_hat, window_latents = self._student(w_t, t, batch, window_mask, text_keep, action_keep)
+            per_sample = masked_mse_per_sample(w0_hat, window, window_mask)
+            if sw.dww:
+                with torch.no_grad():
+                    z_window, _ = self.mic(window_latents.detach(), window_mask)
+                weight = dynamic_window_weights(z_target, z_window)
+            else:
+                weight = torch.ones_like(per_sample)
+            terms["win"] = (weight * per_sample).mean()
+            terms["window_weight"] = weight.mean()
+        terms["total"] = sw.lambda_rec * rec + sw.lambda_con * terms["con"] + sw.lambda_win * terms["win"]
+        return terms

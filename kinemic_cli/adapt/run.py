@@ -1,0 +1,278 @@
+"""``kinemic adapt``: distil the text-to-motion prior into a few-shot action-to-motion generator.
+
+:func:`run_adaptation` is the whole pipeline behind the command: few-shot split ->
+soft-positive mining (KineMIC only) -> student (frozen prior + LoRA + new action table,
+or the full model for ``finetune``) -> training loop -> run folder.  The loop is short on
+purpose: the losses come from :class:`~kinemic_cli.adapt.losses.AdaptObjective`, the
+batches from :class:`~kinemic_cli.adapt.data.BatchSampler`, the files from
+:mod:`~kinemic_cli.adapt.outputs` and :mod:`~kinemic_cli.adapt.student`.
+
+Resume is bit-identical: the checkpoint holds the trainable tensors, the optimizer, the
+MIC module, the memory bank, the step and every RNG state (torch and the numpy batch
+Generator), and nothing in a step depends on wall-clock time.
+
+Under ``torchrun`` every process draws the same global batch and keeps its rows, DDP wraps
+the whole objective (LoRA, action table, MIC), the contrastive candidates are gathered
+over processes, and only rank 0 writes the run folder; the checkpoint holds unwrapped
+states and the shared RNG states, so it resumes under any number of processes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import KinemicError
+from ..prior.bundle import Prior, load_prior
+from ..runtime.checkpoints import load_state, save_state
+from ..runtime.config_files import save_resolved_config
+from ..runtime.distributed import (
+    DistContext,
+    all_reduce_mean,
+    resolve_device,
+    setup_distributed,
+    teardown_distributed,
+    wrap_ddp,
+)
+from ..runtime.metrics_log import MetricsLog, plot_loss_curves
+from ..runtime.progress import progress_task
+from ..runtime.provenance import collect_provenance
+from ..runtime.run_folder import open_run_folder
+from ..runtime.training_rng import TrainingRandomness
+from ..store import MotionStore
+from ..store.splits import make_fewshot_split
+from .config import RESUME_FREE_KEYS, AdaptConfig
+from .data import BatchSampler, load_fewshot_clips, prepare_joints, prepared_length
+from .losses import AdaptBatch, AdaptObjective, LossSwitches
+from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
+from .outputs import METRIC_COLUMNS, render_mined_windows
+from .student import build_student, save_adapted
+
+__all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass
+class AdaptResult:
+    out: str
+    method: str
+    steps: int
+    resumed_from: int
+    final_losses: dict[str, float]
+    trainable_parameters: int
+    classes: list[str]
+    shots: int
+    seconds: float
+    seconds_per_step: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _target_classes(coll, labels: np.ndarray) -> tuple[list[int], list[str]]:
+    present = sorted(set(int(v) for v in labels))
+    return present, [coll.class_names[c] if c < len(coll.class_names) else f"class{c}" for c in present]
+
+
+def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_names: list[str]) -> MiningResult:
+    """Class captions (template or file) and the top-k source windows of every class."""
+    overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
+    captions = class_captions(class_names, overrides, template=config.caption_template)
+    source_name = config.source or prior.source_collection
+    if not source_name:
+        raise KinemicError("--source: the prior does not record its training collection; name the captioned source collection")
+    if not store.has(source_name):
+        raise KinemicError(f"--source: no collection {source_name!r} in {store.path}")
+    with store.collection(source_name) as source:
+        if source.kind != "t2m":
+            raise KinemicError(f"--source: collection {source_name!r} is of kind {source.kind!r}, not a captioned t2m corpus")
+        return mine_soft_positives(source, class_names, prior.encode_text, top_k=config.top_k, captions=captions)
+
+
+def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: Prior | None = None) -> dict:
+    """Mine without training (``--show-mining``): the report, also saved to ``--out`` if given."""
+    prior = prior or load_prior(config.prior, resolve_device(config.device), store=store)
+    collection = config.collection or config.dataset
+    _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+                                         protocol=config.protocol)
+    with store.collection(collection) as coll:
+        _, class_names = _target_classes(coll, coll.labels[shot_indices])
+    mining = mine_for_run(config, store, prior, class_names)
+    report = mining.report(sample_ids=_source_ids(store, mining))
+    if config.out:
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+        (Path(config.out) / "mining.json").write_text(json.dumps(report, indent=1))
+    for entry in report["classes"]:
+        entry["neighbours"] = entry["neighbours"][:show]
+    return report
+
+
+def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = False,
+                   prior: Prior | None = None) -> AdaptResult:
+    """Adapt on this process, or on every process of a ``torchrun`` group (only rank 0 writes)."""
+    started = time.perf_counter()
+    ctx = setup_distributed(config.device)
+    try:
+        return _run(config, store, resume, prior, ctx, started)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _global_batch(sampler: BatchSampler, config: AdaptConfig, ctx: DistContext) -> int:
+    size = sampler.global_batch
+    if size % ctx.world_size:
+        fewer = f" (all {size} shots: fewer than --batch-size {config.batch_size})" if size < config.batch_size else ""
+        raise KinemicError(f"--batch-size: the global batch of {size} clips{fewer} must be divisible by the "
+                           f"{ctx.world_size} processes")
+    return size
+
+
+def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | None, ctx: DistContext,
+         started: float) -> AdaptResult:
+    out = Path(config.out)
+    device = ctx.device
+    prior = prior or load_prior(config.prior, device, store=store)
+    resume_step = open_run_folder(out, resume=resume, config=config.as_dict(), free_keys=RESUME_FREE_KEYS,
+                                  is_main=ctx.is_main, checkpoint=CHECKPOINT)
+
+    collection = config.collection or config.dataset
+    split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+                                                  protocol=config.protocol, record=ctx.is_main)
+    coll = store.collection(collection)
+    labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
+    shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+                               max_frames=prior.max_frames, to_features=prior.to_features)
+    class_of_label = {label: k for k, label in enumerate(labels_present)}
+    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+
+    mining = mine_for_run(config, store, prior, class_names) if config.method == "kinemic" else None
+    if mining is not None:
+        if ctx.is_main:
+            (out / "mining.json").write_text(json.dumps(mining.report(sample_ids=_source_ids(store, mining)), indent=1))
+        class_text = mining.class_caption_embeddings
+        captions = mining.class_captions
+    else:
+        overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
+        captions = class_captions(class_names, overrides, template=config.caption_template)
+        class_text = [_unit(prior.encode_text(c)) for c in captions]
+
+    provenance = collect_provenance("adapt", config.as_dict(), inputs=[str(store.path), config.prior],
+                                    seed=config.seed, fewshot_split=split_name, prior_hash=prior.weights_sha256,
+                                    world_size=ctx.world_size)
+    if ctx.is_main:
+        save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
+
+    torch.manual_seed(config.seed)
+    student = build_student(prior, config, num_classes=len(class_names))
+    randomness = TrainingRandomness(config.seed, ctx)
+    optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    objective = AdaptObjective(
+        prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
+        memory_bank=student.memory_bank, mining=mining is not None,
+        switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
+                              config.lambda_win, config.cfg_drop),
+        generator=randomness.shared, ctx=ctx)
+    source_coll = store.collection(mining.candidates.collection) if mining is not None else None
+    sampler = BatchSampler(
+        shots, class_ids, class_text, batch_size=config.batch_size, rng=randomness.numpy, mining=mining,
+        source=source_coll,
+        source_prepare=lambda frames, where: prepare_joints(
+            frames, skeleton=source_coll.skeleton, fps=source_coll.fps, prior_skeleton=prior.skeleton,
+            prior_fps=prior.fps, max_frames=prior.max_frames, where=where),
+        source_length=lambda frames: prepared_length(frames, fps=source_coll.fps, prior_fps=prior.fps,
+                                                     max_frames=prior.max_frames),
+        to_features=prior.to_features, rank=ctx.rank, world_size=ctx.world_size)
+    _global_batch(sampler, config, ctx)
+    # the whole step under DDP; without L_con the MIC module gets no gradient
+    step_module = wrap_ddp(objective, ctx, find_unused=mining is not None and not config.contrastive)
+
+    step = 0
+    if resume_step is not None:
+        state, meta = load_state(out / CHECKPOINT, map_location=str(device))
+        student.load_training_state(state["student"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(meta["step"])
+        randomness.restore(state["rng"], step=step)
+    metrics = MetricsLog(out / "metrics.csv", columns=METRIC_COLUMNS, resume_step=step if resume_step is not None else None) \
+        if ctx.is_main else None
+    losses: dict[str, float] = {}
+    loop_started = time.perf_counter()
+    try:
+        with progress_task(f"adapt ({config.method})", config.max_steps, completed=step) as bar:
+            while step < config.max_steps:
+                student.train()
+                drawn = sampler.draw()
+                batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
+                terms = step_module(batch)
+                optimizer.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)
+                optimizer.step()
+                step += 1
+                losses = _mean_terms(terms, ctx)
+                if not all(np.isfinite(v) for v in losses.values()):
+                    raise KinemicError(f"adapt: loss became {losses} at step {step}; lower --lr")
+                if metrics is not None:
+                    metrics.log(step, {**losses, "lr": config.lr})
+                bar.advance(1, info=" ".join(f"{k} {losses[k]:.4f}" for k in ("total", "rec", "con", "win")))
+                if step % config.checkpoint_every == 0 or step == config.max_steps:
+                    rng = randomness.state()  # a collective: every process takes part
+                    if ctx.is_main:
+                        metrics.flush()
+                        save_state(out / CHECKPOINT, {"student": student.training_state(),
+                                                      "optimizer": optimizer.state_dict(), "rng": rng},
+                                   meta={"step": step, "method": config.method, "world_size": ctx.world_size})
+    finally:
+        if metrics is not None:
+            metrics.close()
+    loop_seconds = time.perf_counter() - loop_started
+    steps_run = step - (resume_step or 0)
+
+    if ctx.is_main:
+        save_adapted(out, student, prior=prior, config=config, class_names=class_names, captions=captions,
+                     class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, split=split_name)
+        plot_loss_curves(out / "metrics.csv", out / "loss_curves.png", title=f"kinemic adapt ({config.method})")
+        _render_mining_gif(out, prior, shots, class_ids, class_names, sampler, mining)
+    coll.close()
+    if source_coll is not None:
+        source_coll.close()
+    return AdaptResult(str(out), config.method, step, resume_step or 0, losses, student.trainable_count(), class_names,
+                       config.shots, time.perf_counter() - started, loop_seconds / max(steps_run, 1))
+
+
+def _mean_terms(terms: dict[str, torch.Tensor], ctx: DistContext) -> dict[str, float]:
+    """Each loss term averaged over processes (equal local batches: the global batch's value)."""
+    keys = sorted(terms)
+    values = all_reduce_mean(torch.stack([terms[k].detach().float() for k in keys]), ctx)
+    return {k: float(v) for k, v in zip(keys, values.cpu())}
+
+
+def _source_ids(store: MotionStore, mining: MiningResult):
+    with store.collection(mining.candidates.collection) as src:
+        return list(src.sample_ids)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _render_mining_gif(out: Path, prior: Prior, shots, class_ids, class_names, sampler, mining) -> None:
+    """Per class (up to 8): one real shot beside the two best mined source windows."""
+    clips, titles = [], []
+    for k, name in enumerate(class_names[:8]):
+        first = int(np.flatnonzero(class_ids == k)[0])
+        clips.append(shots.joints[first])
+        titles.append(f"{name[:14]} real")
+        if mining is not None:
+            for j in range(min(2, mining.neighbours.shape[1])):
+                clips.append(sampler.source_window_joints(int(mining.neighbours[k, j])))
+                titles.append(f"mined {j + 1} ({mining.similarities[k, j]:.2f})")
+    render_mined_windows(out / "mined_windows.gif", prior.skeleton, clips, titles, fps=prior.fps,
+                         columns=3 if mining is not None else 4)

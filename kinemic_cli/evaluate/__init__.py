@@ -1,0 +1,1 @@
+"""Evaluation: the evaluator recogniser and generative metrics (:mod:`.evaluator`, :mod:`.metrics`) and the report."""

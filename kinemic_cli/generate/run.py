@@ -1,0 +1,209 @@
+"""``kinemic generate``: the whole command as one library call, :func:`run_generate`.
+
+``--model`` is either an ``adapt`` run folder (action classes; few-shot lengths; output
+on the target dataset's skeleton, fps, class ids and names) or a prior folder (free-text
+prompts only).  The plan (:mod:`kinemic_cli.generate.plan`) decides every clip's seed
+and length before any model runs; :func:`kinemic_cli.generate.into_store.generate_into_store` writes
+it in durable chunks; :class:`kinemic_cli.generate.sampler.DiffusionClipSampler` makes the clips.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..adapt.student import MANIFEST, load_adapted
+from ..errors import KinemicError
+from ..prior.bundle import is_prior_folder, load_prior, resolve_prior_folder
+from ..runtime.config_files import read_yaml_mapping
+from ..runtime.distributed import resolve_device
+from ..runtime.provenance import collect_provenance, file_sha256
+from ..store import MotionStore
+from .into_store import generate_into_store
+from .plan import length_batches, parse_shard, plan_generation, shard_plan
+from .sampler import DiffusionClipSampler, SamplingOptions
+
+__all__ = ["GenerateRequest", "run_generate", "read_counts_file"]
+
+
+@dataclass
+class GenerateRequest:
+    model: str
+    collection: str | None = None
+    per_class: int | None = None
+    oversample: float | None = None
+    counts_file: str | None = None
+    classes: list[str] | None = None
+    text: str | None = None
+    n: int | None = None
+    length: int | None = None
+    sampler: str = "ddpm"
+    steps: int | None = None
+    guidance: float = 2.5
+    seed: int = 0
+    batch_size: int = 16
+    device: str = "cpu"
+    shard: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    gif: str | None = None
+    commit_every: int = 256
+    extras: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def read_counts_file(path: str | Path) -> dict[str, int]:
+    """``class,count`` lines (CSV, a header allowed) or a YAML mapping class -> count."""
+    path = Path(path)
+    if not path.exists():
+        raise KinemicError(f"--counts {path}: file not found")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        rows = list(read_yaml_mapping(path, what="--counts file").items())
+    else:
+        text = path.read_text()
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+        if rows and rows[0][-1].strip().lower() == "count":
+            rows = rows[1:]
+    out: dict[str, int] = {}
+    for row in rows:
+        if len(row) != 2:
+            raise KinemicError(f"--counts {path}: each line needs a class and a count, got {row!r}")
+        name, count = str(row[0]).strip(), row[1]
+        try:
+            out[name] = int(str(count).strip())
+        except ValueError:
+            raise KinemicError(f"--counts {path}: count for {name!r} is not an integer ({count!r})") from None
+        if out[name] < 0:
+            raise KinemicError(f"--counts {path}: negative count for {name!r}")
+    return out
+
+
+def _resolve_classes(wanted: list[str] | None, names: list[str], labels: list[int]) -> list[int]:
+    """Plan labels (dataset class ids) of the adapted classes the user asked for (names or ids)."""
+    if not wanted:
+        return list(labels)
+    by_name = {n.lower(): lab for n, lab in zip(names, labels)}
+    out = []
+    for w in wanted:
+        key = w.strip().lower()
+        if key in by_name:
+            out.append(by_name[key])
+        elif key.isdigit() and int(key) in labels:
+            out.append(int(key))
+        else:
+            raise KinemicError(f"--classes: {w!r} is not an adapted class; adapted: {', '.join(names)}")
+    return out
+
+
+def _adapted_sampler(request: GenerateRequest, device: torch.device):
+    adapted = load_adapted(request.model, device, with_text_encoder=request.text is not None)
+    names, labels = adapted.class_names, adapted.target_labels
+    chosen = _resolve_classes(request.classes, names, labels)
+    name_of = dict(zip(labels, names))
+    shots = {lab: adapted.lengths_per_class[name_of[lab]] for lab in labels}
+    if request.counts_file:
+        by_name = read_counts_file(request.counts_file)
+        unknown = sorted(set(by_name) - set(names))
+        if unknown:
+            raise KinemicError(f"--counts names classes that were not adapted: {', '.join(unknown)}")
+        counts = {lab: by_name[name_of[lab]] for lab in chosen if name_of[lab] in by_name}
+    elif request.oversample is not None:
+        counts = {lab: int(round(request.oversample * len(shots[lab]))) for lab in chosen}
+    elif request.per_class is not None:
+        counts = {lab: int(request.per_class) for lab in chosen}
+    else:
+        raise KinemicError("say how many clips: --per-class N, --oversample F or --counts FILE")
+    sampler = DiffusionClipSampler(
+        adapted.model, adapted.prior, options=_options(request), skeleton=adapted.target_skeleton,
+        fps=adapted.target_fps, class_names=_target_class_names(adapted), device=device,
+        label_to_class={lab: k for k, lab in enumerate(labels)}, class_text=adapted.class_text)
+    plan = plan_generation(counts=counts, lengths_per_class=shots, seed=request.seed, fixed_length=request.length,
+                           text=request.text)
+    weights = Path(request.model) / "model.safetensors"
+    facts = {"method": adapted.method, "adapted_weights_sha256": file_sha256(weights) if weights.exists() else None,
+             "prior_weights_sha256": adapted.manifest["prior"]["weights_sha256"],
+             "target_collection": adapted.target_collection}
+    condition_names = {lab: (f"{name_of[lab]} + {request.text}" if request.text else name_of[lab]) for lab in labels}
+    return sampler, plan, facts, condition_names, f"{adapted.target_collection}-synth-{adapted.method}-s{request.seed}"
+
+
+def _target_class_names(adapted) -> list[str]:
+    """The target collection's full class list, so labels keep the dataset's ids."""
+    size = max(adapted.target_labels) + 1
+    names = [f"class{i}" for i in range(size)]
+    stored = adapted.manifest["target"].get("class_names_all")
+    if stored:
+        return list(stored)
+    for lab, name in zip(adapted.target_labels, adapted.class_names):
+        names[lab] = name
+    return names
+
+
+def _prior_sampler(request: GenerateRequest, device: torch.device):
+    if not request.text:
+        raise KinemicError(f"--model {request.model} is a prior (no {MANIFEST}): give a --text prompt, or adapt it first")
+    prior = load_prior(request.model, device)
+    count = request.n if request.n is not None else (request.per_class or 8)
+    length = request.length or min(prior.max_frames, int(round(6 * prior.fps)))
+    sampler = DiffusionClipSampler(prior.model, prior, options=_options(request), skeleton=prior.skeleton,
+                                   fps=prior.fps, class_names=[request.text], device=device, use_action=False)
+    plan = plan_generation(counts={0: count}, lengths_per_class={}, seed=request.seed, fixed_length=length,
+                           text=request.text)
+    facts = {"method": "prior", "prior_weights_sha256": prior.weights_sha256}
+    return sampler, plan, facts, {0: request.text}, f"prompt-s{request.seed}"
+
+
+def _options(request: GenerateRequest) -> SamplingOptions:
+    if request.guidance < 0:
+        raise KinemicError(f"--guidance must be 0 or more, got {request.guidance}")
+    return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance))
+
+
+def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
+    """Plan, sample and store; returns the collection name, counts and timings."""
+    started = time.perf_counter()
+    device = resolve_device(request.device)
+    folder = Path(request.model) if not str(request.model).startswith("builtin:") else resolve_prior_folder(request.model)
+    if not folder.exists():
+        raise KinemicError(f"--model {request.model}: folder not found")
+    request.model = str(folder)
+    if (folder / MANIFEST).exists():
+        sampler, plan, facts, condition_names, default_name = _adapted_sampler(request, device)
+    elif is_prior_folder(folder):
+        sampler, plan, facts, condition_names, default_name = _prior_sampler(request, device)
+    else:
+        raise KinemicError(f"--model {folder}: neither an adapt run folder ({MANIFEST}) nor a prior folder")
+    shard, shards = parse_shard(request.shard)
+    part = shard_plan(plan, shard, shards)
+    name = request.collection or default_name
+    list(length_batches(part[:1], request.batch_size))  # checks --batch-size before any work
+    if request.commit_every < 1:
+        raise KinemicError(f"--commit-every must be at least 1, got {request.commit_every}")
+    provenance = collect_provenance("generate", request.as_dict(), inputs=[str(folder)], seed=request.seed,
+                                    shard=f"{shard}/{shards}", planned_clips=len(plan), **facts)
+    attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
+             "generator": facts["method"]}
+    coll = generate_into_store(sampler, part, store, name, batch_size=request.batch_size, resume=request.resume,
+                               overwrite=request.overwrite, provenance=provenance, attrs=attrs,
+                               condition_names=condition_names, chunk=request.commit_every)
+    counts: dict[str, int] = {}
+    for label in coll.labels:
+        counts[coll.class_names[int(label)]] = counts.get(coll.class_names[int(label)], 0) + 1
+    result = {"collection": name, "store": str(store.path), "clips": len(coll), "planned": len(plan),
+              "shard": f"{shard}/{shards}", "per_class": counts, "seconds": round(time.perf_counter() - started, 3)}
+    if request.gif:
+        from ..motion.render import pick_clip_indices, render_clips_gif
+
+        # one clip of every class: what the GIF is for is seeing that the classes differ
+        show = pick_clip_indices(coll.labels, per_class=1)
+        render_clips_gif([coll.frames(i) for i in show], coll.skeleton, Path(request.gif),
+                         titles=[str(coll.class_names[int(coll.labels[i])]) for i in show], fps=coll.fps)
+        result["gif"] = request.gif
+    coll.close()
+    return result
