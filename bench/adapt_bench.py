@@ -32,7 +32,7 @@ def run_one(preset: str, method: str, steps: int) -> dict:
     import numpy as np
     import torch
 
-    from kinemic_cli.adapt.config import resolve_adapt_config
+    from kinemic_cli.adapt.config import AdaptConfig, resolve_adapt_config
     from kinemic_cli.adapt.losses import AdaptBatch, AdaptObjective, LossSwitches
     from kinemic_cli.adapt.student import build_student
     from kinemic_cli.motion.features import HumanML3DFeatures
@@ -47,7 +47,7 @@ def run_one(preset: str, method: str, steps: int) -> dict:
     handle = Prior(model=model, schedule=CosineSchedule(50), skeleton=SMPL22, features=space,
                    normaliser=Normaliser(np.zeros(space.dim, np.float32), np.ones(space.dim, np.float32)),
                    text_encoder=None, text_encoder_name="-", fps=20.0, max_frames=196, preset=preset)
-    config = resolve_adapt_config(dict(dataset="bench", prior="-", method=method), preset=preset)
+    config = resolve_adapt_config(AdaptConfig(dataset="bench", prior="-", method=method), preset=preset)
     student = build_student(handle, config, num_classes=CLASSES)
     optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
     objective = AdaptObjective(model, add_noise=handle.add_noise, num_timesteps=50, switches=LossSwitches(),

@@ -88,7 +88,7 @@ def main() -> None:
     p.add_argument("--pretrain-steps", type=int, default=None, help="pretrain a prior for this many steps instead")
     p.add_argument("--pretrain-preset", default="small")
     p.add_argument("--shots", type=int, default=10)
-    p.add_argument("--fewshot-seed", type=int, default=42, help="few-shot draw (adapt --seed and train-har --fewshot-seed)")
+    p.add_argument("--fewshot-seed", type=int, default=42, help="few-shot draw (--fewshot-seed of adapt and train-har)")
     p.add_argument("--seeds", default="1,2,3", help="training seeds of every recogniser")
     p.add_argument("--adapt-steps", type=int, default=None, help="adapt --max-steps (default: adapt's own)")
     p.add_argument("--per-class", type=int, default=50, help="generated clips per class")
@@ -132,7 +132,7 @@ def main() -> None:
         out = work / f"adapt-{method}"
         steps = ["--max-steps", str(args.adapt_steps)] if args.adapt_steps else []
         run("adapt", "--dataset", "demo", "--source", "demo-t2m", "--prior", prior, "--method", method, "--shots",
-            str(args.shots), "--seed", str(args.fewshot_seed), "--out", str(out), "--device", args.device, *steps, *common,
+            str(args.shots), "--fewshot-seed", str(args.fewshot_seed), "--out", str(out), "--device", args.device, *steps, *common,
             skip_if=out / "adapted.json")  # the manifest is written last: its presence means a finished run
         if not _store_has(store, f"demo-synth-{method}"):
             run("generate", "--model", str(out), "--per-class", str(args.per_class), "--collection",

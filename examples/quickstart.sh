@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 export KINEMIC_STORE="$OUT/kinemic.h5"
 
 echo "== 1. prepare: the demo target set (with a 10-shot split) and the captioned source corpus"
-kinemic prepare --dataset demo --shots 10 --seed 42 --overwrite
+kinemic prepare --dataset demo --shots 10 --fewshot-seed 42 --overwrite
 kinemic prepare --dataset demo-t2m --overwrite
 kinemic store ls
 kinemic render --collection demo --per-class 1 --split xsub/train --out "$OUT/demo_classes.gif"
@@ -24,10 +24,10 @@ kinemic generate --model builtin:demo --text "a person waves with the right hand
     --sampler ddim --steps 20 --collection prompt-wave --overwrite --out "$OUT/prompt_wave.gif"
 
 echo "== 3. adapt: KineMIC few-shot adaptation of the prior to the 14 demo classes (10 shots each)"
-kinemic adapt --dataset demo --prior builtin:demo --shots 10 --seed 42 --show-mining --top-k 5 > "$OUT/mining.txt"
+kinemic adapt --dataset demo --prior builtin:demo --shots 10 --fewshot-seed 42 --show-mining --top-k 5 > "$OUT/mining.txt"
 head -n 30 "$OUT/mining.txt"; echo "... (the whole mining report: $OUT/mining.txt)"
 rm -rf "$OUT/adapt-kinemic"
-kinemic adapt --dataset demo --prior builtin:demo --shots 10 --seed 42 --max-steps 60 --out "$OUT/adapt-kinemic"
+kinemic adapt --dataset demo --prior builtin:demo --shots 10 --fewshot-seed 42 --max-steps 60 --out "$OUT/adapt-kinemic"
 
 echo "== 4. generate: synthetic clips of every class into the store"
 kinemic generate --model "$OUT/adapt-kinemic" --per-class 20 --sampler ddim --steps 20 \

@@ -139,14 +139,6 @@ def _entry_points() -> dict[str, EntryPoint]:
     return found
 
 
-def refresh() -> None:
-    """Forget the cached entry-point lookup (after installing a plugin in-process)."""
-    _entry_points.cache_clear()
-    import importlib
-
-    importlib.invalidate_caches()
-
-
 def _distribution_name(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     return dist.name if dist is not None else "?"

@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from .errors import KinemicError
+from .runtime.atomic import atomic_output
 
 __all__ = ["DEFAULT_TEXT_ENCODER", "TextEncoder", "EmbeddingCache", "load_text_encoder", "resolve_model_path"]
 
@@ -90,13 +91,11 @@ class EmbeddingCache:
     def save(self) -> None:
         if not self._dirty or not self.writable:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        with h5py.File(tmp, "w") as f:
-            f.attrs["model"] = self.model_key
-            f.create_dataset("texts", data=np.array(self._texts, dtype=object), dtype=h5py.string_dtype())
-            f.create_dataset("embeddings", data=np.stack(self._vectors).astype(np.float32))
-        os.replace(tmp, self.path)
+        with atomic_output(self.path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["model"] = self.model_key
+                f.create_dataset("texts", data=np.array(self._texts, dtype=object), dtype=h5py.string_dtype())
+                f.create_dataset("embeddings", data=np.stack(self._vectors).astype(np.float32))
         self._dirty = False
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from kinemic_cli.clip import Clip
 from kinemic_cli.skeletons import SMPL22
 from kinemic_cli.store import MotionStore
+from kinemic_cli.store.splits import fewshot_identity, make_fewshot_split
 
 CLASS_NAMES = ["wave left", "wave right", "kick", "nod"]
 _MOVING = {0: 20, 1: 21, 2: 4, 3: 15}  # left_wrist, right_wrist, left_knee, head
@@ -69,12 +70,24 @@ def write_har_store(path, *, train_per_class: int = 16, val_per_class: int = 8, 
     return store
 
 
+def stamp_of_shots(store: MotionStore, shots: int, fewshot_seed: int = 42, real: str = "toy") -> dict:
+    """The few-shot identity a generator adapted on these shots writes into its collections."""
+    name, indices = make_fewshot_split(store, real, shots=shots, seed=fewshot_seed)
+    return fewshot_identity(store, real, name, indices, shots=shots, seed=fewshot_seed).to_dict()
+
+
 def write_synthetic(store: MotionStore, name: str, *, class_names: list[str], per_class: int = 6, seed: int = 1,
-                    noise: float = 0.0, label_of=None) -> None:
-    """A 'generated' collection: clips made like the real ones (plus optional extra noise)."""
+                    noise: float = 0.0, label_of=None, shots: int | None = None, fewshot_seed: int = 42) -> None:
+    """A 'generated' collection: clips made like the real ones (plus optional extra noise).
+
+    ``shots``: stamp it as made by a generator adapted on that few-shot split of ``toy``.
+    """
     rng = np.random.default_rng(seed)
+    attrs = {"synthetic": True}
+    if shots is not None:
+        attrs["fewshot"] = stamp_of_shots(store, shots, fewshot_seed)
     writer = store.writer(name, skeleton=SMPL22, fps=20, class_names=class_names, kind="har", persons=1,
-                          attrs={"synthetic": True})
+                          attrs=attrs)
     n = 0
     for k, cname in enumerate(class_names):
         source_label = CLASS_NAMES.index(cname) if label_of is None else label_of(cname)

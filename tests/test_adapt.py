@@ -9,7 +9,7 @@ import torch
 from adapt_support import minilm_encode, tiny_prior, write_adapt_store
 from conftest import run_kinemic
 
-from kinemic_cli.adapt.config import resolve_adapt_config
+from kinemic_cli.adapt.config import AdaptConfig, resolve_adapt_config
 from kinemic_cli.adapt.run import run_adaptation
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.runtime.checkpoints import load_state
@@ -27,7 +27,7 @@ def _config(tmp_path, name, **kw):
     values = dict(dataset="tgt", collection="tgt", prior="tiny-prior", out=str(tmp_path / name), shots=3, top_k=4,
                   batch_size=9, max_steps=6, checkpoint_every=3, mic_hidden=16, mic_embed=16, memory_bank=10)
     values.update(kw)
-    return resolve_adapt_config(values, preset="tiny")
+    return resolve_adapt_config(AdaptConfig(**values), preset="tiny")
 
 
 def _run(store, config, **kw):
@@ -42,7 +42,7 @@ def _metrics(out):
 def test_kinemic_run_folder_is_complete(tmp_path, adapt_store):
     result = _run(adapt_store, _config(tmp_path, "run"))
     out = tmp_path / "run"
-    for name in ("config.json", "mining.json", "metrics.csv", "loss_curves.png", "mined_windows.gif",
+    for name in ("config.json", "mining.json", "metrics.csv", "loss_curve.png", "mined_windows.gif",
                  "adapted.json", "model.safetensors", "checkpoint.json"):
         assert (out / name).exists(), name
     rows = _metrics(out)
@@ -55,7 +55,12 @@ def test_kinemic_run_folder_is_complete(tmp_path, adapt_store):
     assert manifest["lengths_per_class"].keys() == {"wave", "kick", "squat"}
     assert sum(len(v) for v in manifest["lengths_per_class"].values()) == 9
     config = json.loads((out / "config.json").read_text())
-    assert config["config"]["lr"] == 1e-3 and config["provenance"]["fewshot_split"] == "fewshot/k3-s0/train"
+    # the shots come from --fewshot-seed (42), not from the training --seed (0)
+    assert config["config"]["lr"] == 1e-3 and config["provenance"]["fewshot_split"] == "fewshot/k3-s42/train"
+    fewshot = manifest["fewshot"]
+    with adapt_store.collection("tgt") as coll:
+        members = sorted(str(coll.sample_ids[i]) for i in coll.split("fewshot/k3-s42/train"))
+    assert fewshot["split"] == "fewshot/k3-s42/train" and fewshot["sample_ids"] == members
     assert result.trainable_parameters > 0 and result.steps == 6
 
 

@@ -50,7 +50,7 @@ def test_config_unknown_key_and_flag_precedence(tmp_path):
 
 def test_store_ls_info_rm_json(tmp_path):
     store = str(tmp_path / "s.h5")
-    run_kinemic("prepare", "--dataset", "demo", "--store", store, "--limit", "40", "--shots", "2", "--seed", "3")
+    run_kinemic("prepare", "--dataset", "demo", "--store", store, "--limit", "40", "--shots", "2", "--fewshot-seed", "3")
     ls = json.loads(run_kinemic("store", "ls", "--store", store, "--json").stdout)
     assert [c["name"] for c in ls["collections"]] == ["demo"]
     info = json.loads(run_kinemic("store", "info", "demo", "--store", store, "--json").stdout)
@@ -99,6 +99,18 @@ def test_debug_is_accepted_after_the_subcommand_too(tmp_path):
         proc = run_kinemic(*args, "--dataset", "no-such-world", "--store", str(tmp_path / "s.h5"), check=False)
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("Error: unknown dataset")
+
+
+def test_config_values_are_typed_options_and_flags_win(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: demo\nshots: 0\n")  # checked like a typed flag: --shots must be >= 1
+    proc = run_kinemic("adapt", "--config", str(cfg), check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--shots" in proc.stderr
+    cfg.write_text("dataset: demo\nshots: 2\nfewshot-seed: 5\nlimit: 30\n")
+    store = str(tmp_path / "s.h5")
+    out = json.loads(run_kinemic("prepare", "--config", str(cfg), "--fewshot-seed", "6", "--store", store,
+                                 "--json").stdout)
+    assert out["fewshot_split"]["name"] == "fewshot/k2-s6/train"  # the flag beats the file
 
 
 def test_config_key_error_names_options_not_parameters(tmp_path):

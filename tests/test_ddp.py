@@ -39,12 +39,12 @@ from conftest import KINEMIC, run_kinemic
 from ddp_support import SINGLE_THREAD, column, descendant_with_rank, files_of, metrics, wait_for
 from har_support import write_har_store
 
-from kinemic_cli.adapt.config import resolve_adapt_config
+from kinemic_cli.adapt.config import AdaptConfig, resolve_adapt_config
 from kinemic_cli.adapt.data import prepare_joints, prepared_length
 from kinemic_cli.adapt.run import run_adaptation
 from kinemic_cli.har.run import HarRunConfig, run_train_har
 from kinemic_cli.har.train import TrainConfig
-from kinemic_cli.prior.pretrain import resolve_pretrain_config, run_pretraining
+from kinemic_cli.prior.pretrain import PretrainConfig, resolve_pretrain_config, run_pretraining
 from kinemic_cli.runtime.checkpoints import load_state
 from kinemic_cli.runtime.launch import describe_failures
 from kinemic_cli.skeletons import NTU25, SMPL22
@@ -87,7 +87,7 @@ def world(tmp_path_factory, one_thread):
     prior = work / "prior"
     values = dict(source="demo-t2m", preset="tiny", max_steps=4, batch_size=8, max_frames=64, dropout=0.0,
                   warmup_steps=1, checkpoint_every=2, out=str(prior), store=store)
-    run_pretraining(resolve_pretrain_config(values), store=MotionStore(store))
+    run_pretraining(resolve_pretrain_config(PretrainConfig(**values)), store=MotionStore(store))
     return SimpleNamespace(work=work, store=store, prior=prior)
 
 
@@ -103,8 +103,8 @@ def adapt_args(world, out, steps):
 
 def adapt_here(world, out, steps, *, resume=False):
     """:data:`ADAPT` on this process (the library call behind ``kinemic adapt``)."""
-    config = resolve_adapt_config({**ADAPT, "prior": str(world.prior), "out": str(out), "store": world.store,
-                                   "max_steps": steps}, preset="tiny")
+    config = resolve_adapt_config(AdaptConfig(**{**ADAPT, "prior": str(world.prior), "out": str(out),
+                                                 "store": world.store, "max_steps": steps}), preset="tiny")
     return run_adaptation(config, store=MotionStore(world.store), resume=resume)
 
 
@@ -184,8 +184,9 @@ def test_killed_worker_fails_the_job_and_keeps_the_checkpoint(world):
     _, meta = load_state(out / "checkpoint")  # complete and readable
     step = int(meta["step"])
     assert step >= 2 and step % 2 == 0
-    config = resolve_adapt_config({**ADAPT, "checkpoint_every": 2, "prior": str(world.prior), "out": str(out),
-                                   "store": world.store, "max_steps": step + 1}, preset="tiny")
+    config = resolve_adapt_config(AdaptConfig(**{**ADAPT, "checkpoint_every": 2, "prior": str(world.prior),
+                                                 "out": str(out), "store": world.store, "max_steps": step + 1}),
+                                  preset="tiny")
     assert run_adaptation(config, store=MotionStore(world.store), resume=True).resumed_from == step
     assert [int(r["step"]) for r in metrics(out)] == list(range(1, step + 2))
 

@@ -21,7 +21,7 @@ TINY = TrainConfig(model="stgcn-tiny", epochs=3, clip_len=16, batch_size=16, min
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
     store = write_har_store(root / "toy.h5")
-    write_synthetic(store, "good", class_names=CLASS_NAMES, per_class=8, seed=3)
+    write_synthetic(store, "good", class_names=CLASS_NAMES, per_class=8, seed=3, shots=3)
     write_synthetic(store, "noisy", class_names=CLASS_NAMES, per_class=8, seed=3, noise=0.3)
     evaluator = ensure_evaluator(root / "evaluator", store, "toy", cfg=TINY)
     return root, store, evaluator

@@ -24,10 +24,11 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("filter")
     store = write_har_store(root / "toy.h5")
     # a generator that collapsed "nod" onto "kick": the nod clips move the knee, not the head
-    write_synthetic(store, "synth", class_names=CLASS_NAMES, per_class=8, seed=3,
+    write_synthetic(store, "synth", class_names=CLASS_NAMES, per_class=8, seed=3, shots=4,
                     label_of=lambda name: KICK if name == "nod" else CLASS_NAMES.index(name))
-    cfg = HarRunConfig(collection="toy", train="gt", out=str(root / "judge"), shots=4, seeds=[1], val_per_class=2,
-                       threads=1, training=TINY)
+    # the judge is a recogniser of the same shots (the recipe's --train augment)
+    cfg = HarRunConfig(collection="toy", train="augment", out=str(root / "judge"), shots=4, seeds=[1],
+                       val_per_class=2, threads=1, training=TINY)
     run_train_har(cfg, store)
     return root, store
 
@@ -65,3 +66,20 @@ def test_filter_refuses_bad_input_in_one_line_and_keeps_the_store(world, tmp_pat
     with pytest.raises(KinemicError, match="min-confidence"):
         filter_synthetic(store, "synth", load_judge(root / "judge"), "y", min_confidence=2.0)
     assert store.list() == before
+
+
+def test_filter_refuses_a_set_made_from_other_shots_and_a_judge_of_all_clips(world, tmp_path):
+    root, store = world
+    write_synthetic(store, "synth-other-shots", class_names=CLASS_NAMES, per_class=2, seed=4, shots=4, fewshot_seed=7)
+    other = run_kinemic("filter", "synth-other-shots", "--judge", str(root / "judge"), "--out", "x",
+                        "--store", str(store.path), check=False)
+    lines = other.stderr.strip().splitlines()
+    assert other.returncode == 1 and len(lines) == 1
+    assert "--fewshot-seed 7" in lines[0] and "--fewshot-seed 42" in lines[0]  # names both
+    gt = HarRunConfig(collection="toy", train="gt", out=str(tmp_path / "gt"), shots=4, seeds=[1], val_per_class=2,
+                      threads=1, training=TrainConfig(model="stgcn-tiny", epochs=1, clip_len=16, batch_size=16,
+                                                      min_epoch_clips=16))
+    run_train_har(gt, store)
+    with pytest.raises(KinemicError, match="not trained on few-shot clips"):
+        load_judge(tmp_path / "gt")
+    assert "x" not in store.list()

@@ -40,6 +40,7 @@ def test_per_class_output_labels_lengths_and_provenance(pipeline):
             assert int(coll.lengths[i]) in manifest["lengths_per_class"][name]  # only lengths of the shots
         assert coll.provenance["command"] == "generate" and coll.provenance["prior_weights_sha256"]
         assert set(coll.meta("condition")) == {"wave", "kick", "squat"}
+        assert coll.attrs["fewshot"] == manifest["fewshot"]  # the shots it was adapted on travel with the clips
 
 
 def test_same_clips_whatever_the_batch_size_shards_or_processes(pipeline):

@@ -85,7 +85,7 @@ def test_splits_are_disjoint_and_test_is_never_selection(toy_store):
 
 
 def test_synthetic_labels_are_matched_by_name(toy_store):
-    write_synthetic(toy_store, "toy-synth", class_names=["nod", "kick"], per_class=3)
+    write_synthetic(toy_store, "toy-synth", class_names=["nod", "kick"], per_class=3, shots=2)
     sets = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth", classes="kick,nod")
     synth = sets.train.origin == "synth"
     assert synth.sum() == 6 and sets.counts()["train"] == {"real": 4, "synth": 6}
@@ -107,9 +107,22 @@ def test_synthetic_labels_are_matched_by_name(toy_store):
     with pytest.raises(KinemicError, match="no few-shot clips to augment"):
         build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-synth", classes="kick,nod",
                        augment_shots=True)
-    write_synthetic(toy_store, "toy-alien", class_names=["fly"], per_class=2, label_of=lambda name: 2)
+    write_synthetic(toy_store, "toy-alien", class_names=["fly"], per_class=2, label_of=lambda name: 2, shots=2)
     with pytest.raises(KinemicError, match="not classes of the dataset"):
         build_har_sets(toy_store, "toy", train="synth", shots=2, synthetic="toy-alien")
+
+
+def test_a_synthetic_set_made_from_other_shots_is_refused(toy_store):
+    write_synthetic(toy_store, "toy-synth-k2", class_names=["nod", "kick"], per_class=2, shots=2)
+    for shots, seed in ((3, 42), (2, 7)):  # other shot count, other draw
+        with pytest.raises(KinemicError, match="made from the shots fewshot/k2-s42/train") as caught:
+            build_har_sets(toy_store, "toy", train="mixed", shots=shots, fewshot_seed=seed, synthetic="toy-synth-k2")
+        assert f"--shots {shots} --fewshot-seed {seed}" in str(caught.value)
+    write_synthetic(toy_store, "toy-synth-unknown", class_names=["nod"], per_class=2)  # no record of its shots
+    with pytest.raises(KinemicError, match="records no few-shot split"):
+        build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth-unknown")
+    sets = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth-k2")
+    assert sets.fewshot.split == "fewshot/k2-s42/train" and len(sets.fewshot.sample_ids) == 2 * 4
 
 
 def test_same_seed_same_numbers(toy_store, tmp_path):
@@ -131,7 +144,7 @@ def test_train_har_cli_end_to_end(toy_store, tmp_path):
     proc = run_kinemic("train-har", "--dataset", "toy", "--store", str(toy_store.path), "--train", "augment",
                        "--shots", "4", "--seeds", "1", "2", "--epochs", "2", "--model", "stgcn-tiny", "--clip-len", "16",
                        "--batch-size", "16", "--min-epoch-clips", "64", "--augment-copies", "2", "--val-per-class", "2",
-                       "--split", "xsub", "--threads", "1", "--out", str(out), "--json")
+                       "--protocol", "xsub", "--threads", "1", "--out", str(out), "--json")
     result = json.loads(proc.stdout)
     assert result["seeds"] == [1, 2] and result["headline"] == "last" and result["test_split"] == "xsub/val"
     assert result["clips"] == {"train": {"real": 16, "augment": 32}, "val": 8, "test": 32}

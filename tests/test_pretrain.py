@@ -10,7 +10,7 @@ import torch
 from conftest import run_kinemic
 
 from kinemic_cli.prior.bundle import load_prior
-from kinemic_cli.prior.pretrain import resolve_pretrain_config, run_pretraining
+from kinemic_cli.prior.pretrain import PretrainConfig, resolve_pretrain_config, run_pretraining
 from kinemic_cli.runtime.checkpoints import load_state
 from kinemic_cli.runtime.progress import progress_enabled
 from kinemic_cli.store import MotionStore
@@ -33,7 +33,7 @@ def _config(tmp_path, name, **kw):
     values = dict(source="demo-t2m", out=str(tmp_path / name), preset="tiny", max_steps=6, batch_size=4, max_frames=48,
                   checkpoint_every=3, seed=3)
     values.update(kw)
-    return resolve_pretrain_config(values)
+    return resolve_pretrain_config(PretrainConfig(**values))
 
 
 def test_resume_continues_bit_identically(pipeline, tmp_path):
@@ -70,7 +70,7 @@ def test_refusals_are_one_line(pipeline, tmp_path):
                        "--store", store, check=False)
     assert proc.returncode == 1 and "tiny, small, paper" in proc.stderr
     with pytest.raises(Exception):
-        resolve_pretrain_config(dict(source="s", out="o", long_windows="trim"))
+        resolve_pretrain_config(PretrainConfig(source="s", out="o", long_windows="trim"))
 
 
 def test_text_prompt_generation_from_the_prior(pipeline, tmp_path):

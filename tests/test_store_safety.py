@@ -64,7 +64,7 @@ def test_sigkill_mid_write_leaves_store_intact_and_rerun_completes(tmp_path):
 def test_two_concurrent_writers_both_land(tmp_path):
     store_path = tmp_path / "kinemic.h5"
     procs = [
-        _start_prepare(store_path, "--dataset", "demo", "--collection", f"demo{k}", "--seed", str(k))
+        _start_prepare(store_path, "--dataset", "demo", "--collection", f"demo{k}", "--world-seed", str(k))
         for k in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]

@@ -19,7 +19,7 @@ Any of them can be overridden with ``--lr`` / ``--max-steps``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..errors import KinemicError
@@ -47,6 +47,7 @@ class AdaptConfig:
     source: str | None = None
     store: str | None = None
     shots: int = 10
+    fewshot_seed: int = 42
     seed: int = 0
     method: str = "kinemic"
     protocol: str | None = None
@@ -73,16 +74,14 @@ class AdaptConfig:
     class_captions: str | None = None
     caption_template: str = "a person {name}"
     device: str = "cpu"
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def resolve_adapt_config(values: dict[str, Any], *, preset: str) -> AdaptConfig:
-    """Build and check the config; fill lr / max_steps from the prior's preset when unset."""
-    known = {f.name for f in fields(AdaptConfig)}
-    config = AdaptConfig(**{k: v for k, v in values.items() if k in known and v is not None})
+def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
+    """Check the config and fill lr / max_steps from the prior's preset where unset (a new object)."""
+    config = replace(config)
     if config.method not in METHODS:
         raise KinemicError(f"--method must be one of {', '.join(METHODS)}, got {config.method!r}")
     defaults = PRESET_TRAINING.get(preset, PRESET_TRAINING["small"])

@@ -18,7 +18,7 @@ encoder in practice), so this module stays free of model loading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -151,7 +151,6 @@ class MiningResult:
     text_embeddings: np.ndarray           # [U, E] unit, one per unique source caption
     neighbours: np.ndarray                # [K, k] indices into candidates
     similarities: np.ndarray              # [K, k]
-    extras: dict = field(default_factory=dict)
 
     def report(self, *, sample_ids: Sequence[str] | None = None, show: int | None = None) -> dict:
         """JSON-able report (``mining.json``): per class its captions and best neighbours."""
@@ -168,7 +167,7 @@ class MiningResult:
             classes.append({"class": k, "name": name, "captions": self.class_captions[k],
                             "mean_similarity": round(float(self.similarities[k].mean()), 5), "neighbours": rows})
         return {"source": self.candidates.collection, "candidates": len(self.candidates),
-                "top_k": int(self.neighbours.shape[1]), "classes": classes, **self.extras}
+                "top_k": int(self.neighbours.shape[1]), "classes": classes}
 
 
 def mine_soft_positives(source: Collection, class_names: Sequence[str], encode: TextEncoder, *, top_k: int = 250,

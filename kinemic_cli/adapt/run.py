@@ -29,8 +29,7 @@ import torch
 
 from ..errors import KinemicError
 from ..prior.bundle import Prior, load_prior
-from ..runtime.checkpoints import load_state, save_state
-from ..runtime.config_files import save_resolved_config
+from ..runtime.atomic import atomic_write_text
 from ..runtime.distributed import (
     DistContext,
     all_reduce_mean,
@@ -39,13 +38,12 @@ from ..runtime.distributed import (
     teardown_distributed,
     wrap_ddp,
 )
-from ..runtime.metrics_log import MetricsLog, plot_loss_curves
-from ..runtime.progress import progress_task
+from ..runtime.metrics_log import plot_loss_curves
 from ..runtime.provenance import collect_provenance
-from ..runtime.run_folder import open_run_folder
+from ..runtime.training_loop import TrainingRun
 from ..runtime.training_rng import TrainingRandomness
 from ..store import MotionStore
-from ..store.splits import make_fewshot_split
+from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, load_fewshot_clips, prepare_joints, prepared_length
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
@@ -54,9 +52,6 @@ from .outputs import METRIC_COLUMNS, render_mined_windows
 from .student import build_student, save_adapted
 
 __all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
-
-CHECKPOINT = "checkpoint"
-
 
 @dataclass
 class AdaptResult:
@@ -99,15 +94,14 @@ def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior
     """Mine without training (``--show-mining``): the report, also saved to ``--out`` if given."""
     prior = prior or load_prior(config.prior, resolve_device(config.device), store=store)
     collection = config.collection or config.dataset
-    _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+    _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.fewshot_seed,
                                          protocol=config.protocol)
     with store.collection(collection) as coll:
         _, class_names = _target_classes(coll, coll.labels[shot_indices])
     mining = mine_for_run(config, store, prior, class_names)
     report = mining.report(sample_ids=_source_ids(store, mining))
     if config.out:
-        Path(config.out).mkdir(parents=True, exist_ok=True)
-        (Path(config.out) / "mining.json").write_text(json.dumps(report, indent=1))
+        atomic_write_text(Path(config.out) / "mining.json", json.dumps(report, indent=1))
     for entry in report["classes"]:
         entry["neighbours"] = entry["neighbours"][:show]
     return report
@@ -138,12 +132,14 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     out = Path(config.out)
     device = ctx.device
     prior = prior or load_prior(config.prior, device, store=store)
-    resume_step = open_run_folder(out, resume=resume, config=config.as_dict(), free_keys=RESUME_FREE_KEYS,
-                                  is_main=ctx.is_main, checkpoint=CHECKPOINT)
+    run = TrainingRun(out, name=f"adapt ({config.method})", ctx=ctx, resume=resume, config=config.as_dict(),
+                      free_keys=RESUME_FREE_KEYS)
 
     collection = config.collection or config.dataset
-    split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.seed,
+    split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.fewshot_seed,
                                                   protocol=config.protocol, record=ctx.is_main)
+    fewshot = fewshot_identity(store, collection, split_name, shot_indices, shots=config.shots,
+                               seed=config.fewshot_seed)
     coll = store.collection(collection)
     labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
     shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
@@ -154,7 +150,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     mining = mine_for_run(config, store, prior, class_names) if config.method == "kinemic" else None
     if mining is not None:
         if ctx.is_main:
-            (out / "mining.json").write_text(json.dumps(mining.report(sample_ids=_source_ids(store, mining)), indent=1))
+            atomic_write_text(out / "mining.json", json.dumps(mining.report(sample_ids=_source_ids(store, mining)),
+                                                              indent=1))
         class_text = mining.class_caption_embeddings
         captions = mining.class_captions
     else:
@@ -165,8 +162,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     provenance = collect_provenance("adapt", config.as_dict(), inputs=[str(store.path), config.prior],
                                     seed=config.seed, fewshot_split=split_name, prior_hash=prior.weights_sha256,
                                     world_size=ctx.world_size)
-    if ctx.is_main:
-        save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
+    run.save_config(config.as_dict(), provenance)
 
     torch.manual_seed(config.seed)
     student = build_student(prior, config, num_classes=len(class_names))
@@ -192,58 +188,39 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     # the whole step under DDP; without L_con the MIC module gets no gradient
     step_module = wrap_ddp(objective, ctx, find_unused=mining is not None and not config.contrastive)
 
-    step = 0
-    if resume_step is not None:
-        state, meta = load_state(out / CHECKPOINT, map_location=str(device))
+    state, start = run.restore(randomness)
+    if state is not None:
         student.load_training_state(state["student"])
         optimizer.load_state_dict(state["optimizer"])
-        step = int(meta["step"])
-        randomness.restore(state["rng"], step=step)
-    metrics = MetricsLog(out / "metrics.csv", columns=METRIC_COLUMNS, resume_step=step if resume_step is not None else None) \
-        if ctx.is_main else None
-    losses: dict[str, float] = {}
-    loop_started = time.perf_counter()
-    try:
-        with progress_task(f"adapt ({config.method})", config.max_steps, completed=step) as bar:
-            while step < config.max_steps:
-                student.train()
-                drawn = sampler.draw()
-                batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
-                terms = step_module(batch)
-                optimizer.zero_grad(set_to_none=True)
-                terms["total"].backward()
-                torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)
-                optimizer.step()
-                step += 1
-                losses = _mean_terms(terms, ctx)
-                if not all(np.isfinite(v) for v in losses.values()):
-                    raise KinemicError(f"adapt: loss became {losses} at step {step}; lower --lr")
-                if metrics is not None:
-                    metrics.log(step, {**losses, "lr": config.lr})
-                bar.advance(1, info=" ".join(f"{k} {losses[k]:.4f}" for k in ("total", "rec", "con", "win")))
-                if step % config.checkpoint_every == 0 or step == config.max_steps:
-                    rng = randomness.state()  # a collective: every process takes part
-                    if ctx.is_main:
-                        metrics.flush()
-                        save_state(out / CHECKPOINT, {"student": student.training_state(),
-                                                      "optimizer": optimizer.state_dict(), "rng": rng},
-                                   meta={"step": step, "method": config.method, "world_size": ctx.world_size})
-    finally:
-        if metrics is not None:
-            metrics.close()
-    loop_seconds = time.perf_counter() - loop_started
-    steps_run = step - (resume_step or 0)
+
+    def step(_: int) -> dict[str, float]:
+        student.train()
+        drawn = sampler.draw()
+        batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
+        terms = step_module(batch)
+        optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)
+        optimizer.step()
+        return {**_mean_terms(terms, ctx), "lr": config.lr}
+
+    done = run.loop(step, start=start, max_steps=config.max_steps, checkpoint_every=config.checkpoint_every,
+                    randomness=randomness, columns=METRIC_COLUMNS, shown=("total", "rec", "con", "win"),
+                    state_fn=lambda: {"student": student.training_state(), "optimizer": optimizer.state_dict()},
+                    meta={"method": config.method})
 
     if ctx.is_main:
         save_adapted(out, student, prior=prior, config=config, class_names=class_names, captions=captions,
-                     class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, split=split_name)
-        plot_loss_curves(out / "metrics.csv", out / "loss_curves.png", title=f"kinemic adapt ({config.method})")
+                     class_text=class_text, shots=shots, class_ids=class_ids, collection=coll, fewshot=fewshot)
+        plot_loss_curves(out / "metrics.csv", out / "loss_curve.png", title=f"kinemic adapt ({config.method})")
         _render_mining_gif(out, prior, shots, class_ids, class_names, sampler, mining)
     coll.close()
     if source_coll is not None:
         source_coll.close()
-    return AdaptResult(str(out), config.method, step, resume_step or 0, losses, student.trainable_count(), class_names,
-                       config.shots, time.perf_counter() - started, loop_seconds / max(steps_run, 1))
+    losses = {k: v for k, v in done.last.items() if k != "lr"}
+    return AdaptResult(str(out), config.method, done.step, start if run.resumed else 0, losses,
+                       student.trainable_count(), class_names, config.shots, time.perf_counter() - started,
+                       done.seconds_per_step)
 
 
 def _mean_terms(terms: dict[str, torch.Tensor], ctx: DistContext) -> dict[str, float]:

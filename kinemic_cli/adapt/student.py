@@ -30,6 +30,7 @@ from ..prior.bundle import Prior, load_prior
 from ..runtime.atomic import atomic_write_text
 from ..runtime.checkpoints import load_state, save_state
 from ..skeletons import Skeleton
+from ..store.splits import FewShotSplit
 from .config import AdaptConfig
 
 __all__ = ["Student", "build_student", "save_adapted", "load_adapted", "AdaptedModel"]
@@ -118,7 +119,7 @@ def build_student(prior: Prior, config: AdaptConfig, *, num_classes: int) -> Stu
 
 def save_adapted(out: Path, student: Student, *, prior: Prior, config: AdaptConfig, class_names: list[str],
                  captions: list[list[str]], class_text: list[np.ndarray], shots, class_ids: np.ndarray,
-                 collection, split: str) -> Path:
+                 collection, fewshot: FewShotSplit) -> Path:
     """Weights (``model.safetensors``) + manifest (``adapted.json``), the manifest written last."""
     lengths = {name: sorted(int(n) for n in shots.lengths[class_ids == k]) for k, name in enumerate(class_names)}
     save_state(out / WEIGHTS, {"weights": student.weights_state(),
@@ -133,10 +134,11 @@ def save_adapted(out: Path, student: Student, *, prior: Prior, config: AdaptConf
         "class_captions": captions,
         "lengths_per_class": lengths,
         "target": {"store": str(collection.store.path.resolve()), "collection": collection.name,
-                   "skeleton": collection.skeleton.to_dict(), "fps": collection.fps, "fewshot_split": split,
+                   "skeleton": collection.skeleton.to_dict(), "fps": collection.fps, "fewshot_split": fewshot.split,
                    "class_names_all": list(collection.class_names),
                    "labels": [int(collection.class_names.index(n)) if n in collection.class_names else k
                               for k, n in enumerate(class_names)]},
+        "fewshot": fewshot.to_dict(),
         "prior_skeleton": prior.skeleton.name,
         "prior_fps": prior.fps,
     }

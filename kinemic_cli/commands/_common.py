@@ -4,7 +4,9 @@
   document on stdout and switches progress bars off.
 - Library errors (:class:`KinemicError`) become ``Error: <one line>`` on stderr and exit
   status 1 (under ``--json`` also ``{"error": ..., "code": 1}`` on stdout); ``--debug`` (or ``KINEMIC_DEBUG=1``) shows the traceback instead.
-- ``--config file.yaml`` supplies option values; flags given on the command line win.
+- ``--config file.yaml`` supplies option values: it is read first (an eager option) into
+  the command's default map, so Typer parses and checks its values like typed ones and any
+  flag given on the command line wins.  An unknown key is one error line naming it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -24,7 +26,9 @@ from ..errors import KinemicError
 from ..runtime.config_files import read_yaml_mapping
 from ..runtime.launch import is_main_process, launch_torchrun  # torch-free: light commands must not import torch
 from ..runtime.progress import progress_enabled
-from ..store import MotionStore, default_store_path
+
+if TYPE_CHECKING:
+    from ..store import MotionStore
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -47,8 +51,55 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 NprocOpt = Annotated[
     int, typer.Option("--nproc", help="Run under torchrun with this many processes on this machine (DDP).")
 ]
+ShotsOpt = Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (the few-shot split).")]
+FewShotSeedOpt = Annotated[
+    int, typer.Option("--fewshot-seed", help="Seed of the few-shot draw (which clips are the shots); the same in "
+                                             "adapt, train-har and filter. Separate from --seed.")
+]
+ProtocolOpt = Annotated[
+    Optional[str], typer.Option("--protocol", help="Protocol (xsub, xview, ...) whose train split the shots come from "
+                                                   "and whose test/val split is tested on (default: the first).")
+]
+
+_NOT_IN_FILES = {"config", "json_output", "help", "debug", "version"}
+
+
+def _option_keys(command) -> dict[str, str]:
+    """Config-file key -> parameter name: each option's long spellings, with ``-`` or ``_``."""
+    keys = {}
+    for param in command.params:
+        if param.name in _NOT_IN_FILES or getattr(param, "param_type_name", "") != "option":
+            continue
+        for opt in [*param.opts, *param.secondary_opts]:
+            if opt.startswith("--"):
+                keys[opt[2:]] = param.name
+                keys[opt[2:].replace("-", "_")] = param.name
+    return keys
+
+
+def config_defaults(path: str | Path, command) -> dict[str, Any]:
+    """The option values of a YAML config file, by parameter name; unknown keys are an error."""
+    data = read_yaml_mapping(path, what="config file")
+    keys = _option_keys(command)
+    out = {}
+    for key, value in data.items():
+        if str(key) not in keys:
+            known = ", ".join(sorted({k for k in keys if "_" not in k}))
+            raise KinemicError(f"{path}: unknown config key {key!r}; known: {known}")
+        out[keys[str(key)]] = value
+    return out
+
+
+def _read_config(ctx: typer.Context, param: typer.CallbackParam, value: Optional[Path]) -> Optional[Path]:
+    if value is not None:
+        ctx.default_map = {**(ctx.default_map or {}), **config_defaults(value, ctx.command)}
+    return value
+
+
 ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", help="YAML file of option values; command-line flags override it.")
+    Optional[Path], typer.Option("--config", is_eager=True, callback=_read_config,
+                                 help="YAML file of option values (keys as the options); flags given on the "
+                                      "command line win.")
 ]
 
 
@@ -86,7 +137,10 @@ def check_global_batch(batch_size: int, nproc: int) -> None:
         raise KinemicError(f"--batch-size {batch_size} is the global batch and must be divisible by --nproc {nproc}")
 
 
-def open_store(path: Optional[Path]) -> MotionStore:
+def open_store(path: Optional[Path]) -> "MotionStore":
+    """The store at ``--store`` (or ``$KINEMIC_STORE`` / ``./kinemic.h5``); h5py loads only here."""
+    from ..store import MotionStore, default_store_path
+
     return MotionStore(path or default_store_path())
 
 
@@ -106,6 +160,19 @@ def print_json_error(message: str, code: int) -> None:
     sys.stdout.flush()
 
 
+def report_error(exc: KinemicError, json_mode: bool) -> None:
+    """A library error as one ``Error:`` line on stderr (and one JSON object on stdout under ``--json``)."""
+    if _debug_enabled():
+        traceback.print_exc()
+    message = f"{_process_prefix()}{exc}"
+    if json_mode and is_main_process():
+        print_json_error(str(exc), 1)
+    if json_mode:
+        print(f"Error: {message}", file=sys.stderr)
+    else:
+        stderr.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+
+
 def command(fn: Callable) -> Callable:
     """Wrap a command: one-line errors, progress off under ``--json`` and on torchrun's other processes."""
 
@@ -116,14 +183,7 @@ def command(fn: Callable) -> Callable:
             with progress_enabled(not json_mode and is_main_process()):
                 return fn(*args, **kwargs)
         except KinemicError as exc:
-            if _debug_enabled():
-                traceback.print_exc()
-            message = f"{_process_prefix()}{exc}"
-            if json_mode and is_main_process():
-                print_json_error(str(exc), 1)
-            stderr.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True) if not json_mode else print(
-                f"Error: {message}", file=sys.stderr
-            )
+            report_error(exc, json_mode)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             if json_mode and is_main_process():
@@ -132,37 +192,6 @@ def command(fn: Callable) -> Callable:
             raise typer.Exit(130) from None
 
     return wrapper
-
-
-def load_config_file(path: str | Path, allowed) -> dict[str, Any]:
-    """Read a YAML mapping of option values; keys may use ``-`` or ``_``; unknown keys are an error."""
-    data = read_yaml_mapping(path, what="config file")
-    # A parameter named ``list_`` (to dodge a builtin) is the option --list: key ``list`` in a file.
-    by_key = {name.rstrip("_"): name for name in allowed}
-    out = {}
-    for key, value in data.items():
-        norm = str(key).replace("-", "_")
-        if norm not in by_key:
-            known = ", ".join(sorted(k.replace("_", "-") for k in by_key))
-            raise KinemicError(f"{path}: unknown config key {key!r}; known: {known}")
-        out[by_key[norm]] = value
-    return out
-
-
-def apply_config(ctx: typer.Context, values: dict[str, Any], config: Optional[Path]) -> dict[str, Any]:
-    """Fill options the user did not type from ``--config``; return the resolved values."""
-    resolved = dict(values)
-    if config is None:
-        return resolved
-    ignore = {"config", "json_output"}
-    file_values = load_config_file(config, [k for k in values if k not in ignore])
-    for key, value in file_values.items():
-        # Compare by name: recent Typer vendors its own click, whose ParameterSource enum is a
-        # different class from click.core's.
-        source = ctx.get_parameter_source(key)
-        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
-            resolved[key] = value
-    return resolved
 
 
 def emit(result: dict, json_output: bool, human: Callable[[Console], None] | str | None = None) -> None:

@@ -13,14 +13,16 @@ from ._common import (
     CollectionOpt,
     ConfigOpt,
     DeviceOpt,
+    FewShotSeedOpt,
     JsonOpt,
     MaxStepsOpt,
     NprocOpt,
     OutOpt,
+    ProtocolOpt,
     ResumeOpt,
     SeedOpt,
+    ShotsOpt,
     StoreOpt,
-    apply_config,
     command,
     emit,
     open_store,
@@ -48,15 +50,15 @@ def _mining_view(report: dict):
 
 @command
 def adapt(
-    ctx: typer.Context,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Target dataset (its collection in the store), e.g. ntu60 or demo.")] = None,
-    prior: Annotated[Optional[Path], typer.Option("--prior", help="Prior folder (from `kinemic pretrain`), or builtin:demo for the shipped demo prior.")] = None,
+    prior: Annotated[Optional[str], typer.Option("--prior", help="Prior folder (from `kinemic pretrain`), or builtin:demo for the shipped demo prior.")] = None,
     out: OutOpt = None,
-    shots: Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (few-shot split drawn from the training side).")] = 10,
+    shots: ShotsOpt = 10,
+    fewshot_seed: FewShotSeedOpt = 42,
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Captioned source collection (kind t2m) to mine; default: the prior's training collection.")] = None,
-    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split the shots come from (default: the first).")] = None,
+    protocol: ProtocolOpt = None,
     method: Annotated[str, typer.Option("--method", help="kinemic (mining + MIC + windows), finetune (all weights, no mining) or lora (LoRA, no mining).")] = "kinemic",
     top_k: Annotated[int, typer.Option("--top-k", help="Source windows mined per class.")] = 250,
     memory_bank: Annotated[int, typer.Option("--memory-bank", help="Detached source embeddings kept for the contrastive loss.")] = 60,
@@ -87,30 +89,34 @@ def adapt(
     json_output: JsonOpt = False,
 ) -> None:
     """Adapt a text-to-motion prior to few-shot action classes (KineMIC or a baseline); writes a run folder."""
-    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
-    if not values["dataset"]:
+    if not dataset:
         raise KinemicError("--dataset is required")
-    if not values["prior"]:
-        raise KinemicError("--prior is required (a `kinemic pretrain` run folder)")
-    if not values["show_mining"] and not values["out"]:
+    if not prior:
+        raise KinemicError("--prior is required (a `kinemic pretrain` run folder, or builtin:demo)")
+    if not show_mining and not out:
         raise KinemicError("--out is required (the run folder)")
-    if not values["show_mining"] and relaunch_under_torchrun(values["nproc"], what="adapt"):
+    if not show_mining and relaunch_under_torchrun(nproc, what="adapt"):
         return
     from ..adapt import run as adapt_pipeline
-    from ..adapt.config import resolve_adapt_config
+    from ..adapt.config import AdaptConfig, resolve_adapt_config
     from ..prior.bundle import load_prior
     from ..runtime.distributed import process_device
 
-    st = open_store(values["store"])
-    loaded_prior = load_prior(str(values["prior"]), process_device(values["device"]), store=st)
-    for key in ("prior", "out", "store", "class_captions"):
-        values[key] = None if values[key] is None else str(values[key])
-    values["store"] = str(st.path)
-    cfg = resolve_adapt_config(values, preset=loaded_prior.preset)
-    if values["show_mining"]:
+    st = open_store(store)
+    loaded_prior = load_prior(prior, process_device(device), store=st)
+    cfg = resolve_adapt_config(AdaptConfig(
+        dataset=dataset, prior=prior, out=None if out is None else str(out), collection=collection, source=source,
+        store=str(st.path), shots=shots, fewshot_seed=fewshot_seed, seed=seed, method=method, protocol=protocol,
+        top_k=top_k, memory_bank=memory_bank, contrastive=contrastive, window=window, dww=dww,
+        lambda_rec=lambda_rec, lambda_con=lambda_con, lambda_win=lambda_win, cfg_drop=cfg_drop, lr=lr,
+        weight_decay=weight_decay, grad_clip=grad_clip, batch_size=batch_size, max_steps=max_steps,
+        checkpoint_every=checkpoint_every, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        class_captions=None if class_captions is None else str(class_captions), caption_template=caption_template,
+        device=device), preset=loaded_prior.preset)
+    if show_mining:
         report = adapt_pipeline.show_mining(cfg, store=st, prior=loaded_prior)
         return emit(report, json_output, _mining_view(report))
-    result = adapt_pipeline.run_adaptation(cfg, store=st, resume=bool(values["resume"]), prior=loaded_prior)
+    result = adapt_pipeline.run_adaptation(cfg, store=st, resume=resume, prior=loaded_prior)
     emit(result.as_dict(), json_output,
          f"adapted {len(result.classes)} classes ({result.method}, {result.steps} steps, "
          f"{result.seconds_per_step * 1000:.0f} ms/step, {result.trainable_parameters:,} trainable parameters) -> {result.out}")

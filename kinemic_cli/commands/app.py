@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from ..errors import KinemicError
 from . import (
     adapt_cmd,
     evaluate_cmd,
@@ -20,7 +21,7 @@ from . import (
     render_cmd,
     store_cmd,
 )
-from ._common import print_json_error
+from ._common import print_json_error, report_error
 
 app = typer.Typer(
     name="kinemic",
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
             print_json_error(line.removeprefix("Error: "), 2)
         print(line, file=sys.stderr)
         sys.exit(2)
+    except KinemicError as exc:  # raised while options were read (a bad --config file)
+        report_error(exc, "--json" in args)
+        sys.exit(1)
     except typer.Abort:
         print("Error: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -15,9 +15,9 @@ from ._common import (
     DeviceOpt,
     JsonOpt,
     OutOpt,
+    ProtocolOpt,
     SeedOpt,
     StoreOpt,
-    apply_config,
     command,
     emit,
     open_store,
@@ -63,14 +63,13 @@ def _split_list(values: list[str] | None) -> list[str]:
 
 @command
 def evaluate(
-    ctx: typer.Context,
     runs: Annotated[Optional[List[Path]], typer.Argument(help="`kinemic train-har` run folders to report on (one table row each).")] = None,
     synthetic: Annotated[Optional[List[str]], typer.Option("--synthetic", help="Synthetic collection(s) to score with the evaluator (repeat or comma-separate).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset whose real clips train the evaluator (default: the runs' collection).")] = None,
     evaluator: Annotated[Optional[Path], typer.Option("--evaluator", help="Evaluator run folder; trained on all real training clips if it has none.")] = None,
     labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated row labels, one per run.")] = None,
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "kinemic evaluation",
-    split: Annotated[Optional[str], typer.Option("--split", help="Protocol of the evaluator's train/test clips (default: the first).")] = None,
+    protocol: ProtocolOpt = None,
     evaluator_model: Annotated[str, typer.Option("--evaluator-model", help="ST-GCN variant of the evaluator.")] = "stgcn-small",
     evaluator_epochs: Annotated[int, typer.Option("--evaluator-epochs", help="Epochs of the evaluator (if it must be trained).")] = 30,
     clip_len: Annotated[int, typer.Option("--clip-len", help="Frames per sample of the evaluator.")] = 48,
@@ -89,9 +88,8 @@ def evaluate(
     diversity, multimodality and recognition accuracy.  `kinemic evaluate --synthetic COLL --dataset demo
     --evaluator runs/evaluator` scores synthetic collections alone.
     """
-    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
-    run_folders = [Path(r) for r in values["runs"] or []]
-    synth = _split_list(values["synthetic"])
+    run_folders = list(runs or [])
+    synth = _split_list(synthetic)
     if not run_folders and not synth:
         raise KinemicError("nothing to evaluate: give train-har run folders and/or --synthetic COLLECTION")
     from ..evaluate.evaluator import ensure_evaluator, generative_metrics
@@ -100,30 +98,28 @@ def evaluate(
     from ..runtime.atomic import atomic_write_text
     from ..runtime.distributed import resolve_device
 
-    resolve_device(values["device"])
-    name = values["collection"] or values["dataset"] or (load_run(run_folders[0])["collection"] if run_folders else None)
-    st = open_store(values["store"])
+    resolve_device(device)
+    name = collection or dataset or (load_run(run_folders[0])["collection"] if run_folders else None)
+    st = open_store(store)
     ev = None
-    if values["evaluator"] is not None or synth:
-        if values["evaluator"] is None:
+    if evaluator is not None or synth:
+        if evaluator is None:
             raise KinemicError("--synthetic needs --evaluator FOLDER (the evaluator ST-GCN is cached there)")
         if not name:
             raise KinemicError("--dataset is required to train or check the evaluator")
-        cfg = TrainConfig(model=values["evaluator_model"], epochs=int(values["evaluator_epochs"]),
-                          clip_len=int(values["clip_len"]), device=values["device"])
-        ev = ensure_evaluator(Path(values["evaluator"]), st, name, protocol=values["split"], cfg=cfg, seed=int(values["seed"]))
-    out_dir = Path(values["out"]) if values["out"] else None
+        cfg = TrainConfig(model=evaluator_model, epochs=evaluator_epochs, clip_len=clip_len, device=device)
+        ev = ensure_evaluator(evaluator, st, name, protocol=protocol, cfg=cfg, seed=seed)
     if run_folders:
-        if out_dir is None:
+        if out is None:
             raise KinemicError("--out is required (the report folder)")
-        report = build_report(run_folders, out_dir, labels=_split_list([values["labels"]]) if values["labels"] else None,
-                              evaluator=ev, store=st, seed=int(values["seed"]), title=values["title"])
+        report = build_report(run_folders, out, labels=_split_list([labels]) if labels else None, evaluator=ev,
+                              store=st, seed=seed, title=title)
         return emit(report, json_output, _report_view(report))
-    results = [generative_metrics(ev, st, coll, seed=int(values["seed"])) for coll in synth]
-    if out_dir is not None:
+    results = [generative_metrics(ev, st, coll, seed=seed) for coll in synth]
+    if out is not None:
         import json
         for r in results:
-            atomic_write_text(out_dir / f"generative-{r['synthetic']}.json", json.dumps(r, indent=1))
+            atomic_write_text(out / f"generative-{r['synthetic']}.json", json.dumps(r, indent=1))
     if json_output:
         return emit({"generative": results}, True)
     for r in results:

@@ -15,7 +15,6 @@ from ._common import (
     ResumeOpt,
     SeedOpt,
     StoreOpt,
-    apply_config,
     command,
     emit,
     open_store,
@@ -24,7 +23,6 @@ from ._common import (
 
 @command
 def generate(
-    ctx: typer.Context,
     model: Annotated[Optional[str], typer.Option("--model", help="An `adapt` run folder, or a prior folder / builtin:NAME for --text prompts.")] = None,
     per_class: Annotated[Optional[int], typer.Option("--per-class", help="Clips per adapted class.")] = None,
     oversample: Annotated[Optional[float], typer.Option("--oversample", help="Clips per class = F x the few-shot clips of that class.")] = None,
@@ -50,23 +48,19 @@ def generate(
     json_output: JsonOpt = False,
 ) -> None:
     """Generate synthetic clips into a store collection (reproducible per clip, shardable, resumable)."""
-    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
-    if not values["model"]:
+    if not model:
         raise KinemicError("--model is required (an `adapt` run folder, or a prior with --text)")
-    amounts = [values[k] is not None for k in ("per_class", "oversample", "counts")]
-    if sum(amounts) > 1:
+    if sum(v is not None for v in (per_class, oversample, counts)) > 1:
         raise KinemicError("give only one of --per-class, --oversample, --counts")
     from ..generate.run import GenerateRequest, run_generate
 
     request = GenerateRequest(
-        model=str(values["model"]), collection=values["collection"], per_class=values["per_class"],
-        oversample=values["oversample"], counts_file=str(values["counts"]) if values["counts"] else None,
-        classes=[c for c in str(values["classes"]).split(",") if c.strip()] if values["classes"] else None,
-        text=values["text"], n=values["n"], length=values["length"], sampler=values["sampler"], steps=values["steps"],
-        guidance=float(values["guidance"]), seed=int(values["seed"]), batch_size=int(values["batch_size"]),
-        device=values["device"], shard=values["shard"], resume=bool(values["resume"]),
-        overwrite=bool(values["overwrite"]), commit_every=int(values["commit_every"]), gif=str(values["out"]) if values["out"] else None)
-    result = run_generate(request, store=open_store(values["store"]))
+        model=model, collection=collection, per_class=per_class, oversample=oversample,
+        counts_file=None if counts is None else str(counts),
+        classes=[c for c in classes.split(",") if c.strip()] if classes else None, text=text, n=n, length=length,
+        sampler=sampler, steps=steps, guidance=guidance, seed=seed, batch_size=batch_size, device=device, shard=shard,
+        resume=resume, overwrite=overwrite, commit_every=commit_every, gif=None if out is None else str(out))
+    result = run_generate(request, store=open_store(store))
     per_class = ", ".join(f"{k} {v}" for k, v in result["per_class"].items())
     emit(result, json_output, f"generated {result['clips']} clips into {result['collection']} "
                               f"(shard {result['shard']}, {result['seconds']:.1f}s): {per_class}"

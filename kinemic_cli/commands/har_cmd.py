@@ -8,18 +8,20 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ..har.sets import TRAIN_MODES
+from ..har.modes import TRAIN_MODES
 from ..models.graph import STREAMS
 from ._common import (
     CollectionOpt,
     ConfigOpt,
     DeviceOpt,
+    FewShotSeedOpt,
     JsonOpt,
     NprocOpt,
     OutOpt,
+    ProtocolOpt,
     ResumeOpt,
+    ShotsOpt,
     StoreOpt,
-    apply_config,
     check_global_batch,
     command,
     emit,
@@ -62,14 +64,13 @@ def results_view(result: dict):
 
 @command
 def train_har(
-    ctx: typer.Context,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset whose collection holds the real clips (e.g. demo, ntu60).")] = None,
     train: Annotated[str, typer.Option("--train", help=f"Training set: {', '.join(TRAIN_MODES)}.")] = "real",
-    synthetic: Annotated[Optional[str], typer.Option("--synthetic", help="Synthetic collection (for --train synth / mixed); classes matched by name.")] = None,
+    synthetic: Annotated[Optional[str], typer.Option("--synthetic", help="Synthetic collection (for --train synth / mixed); classes matched by name. It must come from a model adapted on the same shots.")] = None,
     synthetic_per_class: Annotated[Optional[int], typer.Option("--synthetic-per-class", help="Use at most this many synthetic clips per class.")] = None,
-    split: Annotated[Optional[str], typer.Option("--split", help="Protocol (xsub, xview, ...): shots from <split>/train, test on <split>/test or <split>/val.")] = None,
-    shots: Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (few-shot split).")] = 10,
-    fewshot_seed: Annotated[int, typer.Option("--fewshot-seed", help="Seed of the few-shot draw (which clips are the shots); separate from --seeds.")] = 42,
+    protocol: ProtocolOpt = None,
+    shots: ShotsOpt = 10,
+    fewshot_seed: FewShotSeedOpt = 42,
     seeds: Annotated[Optional[List[str]], typer.Option("--seeds", help="Training seeds: --seeds 1 2 3 or --seeds 1,2,3.")] = None,
     classes: Annotated[Optional[str], typer.Option("--classes", help="Comma-separated class names or ids (default: all).")] = None,
     model: Annotated[str, typer.Option("--model", help="ST-GCN variant: stgcn, stgcn-small (CPU default), stgcn-tiny.")] = "stgcn-small",
@@ -97,35 +98,29 @@ def train_har(
     extra_seeds: Annotated[Optional[List[int]], typer.Argument(hidden=True, help="More seeds after --seeds.")] = None,
 ) -> None:
     """Train ST-GCN recognisers (one per seed) and report test accuracy, last epoch and validation-selected."""
-    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
-    name = values["collection"] or values["dataset"]
+    name = collection or dataset
     if not name:
         raise KinemicError("--dataset (or --collection) is required")
-    if not values["out"]:
+    if not out:
         raise KinemicError("--out is required (the run folder)")
-    if values["stream"] not in STREAMS:
-        raise KinemicError(f"--stream {values['stream']!r}: expected one of {', '.join(STREAMS)}")
-    seed_list = parse_seeds(values["seeds"], values["extra_seeds"]) or [1, 2, 3]
+    if stream not in STREAMS:
+        raise KinemicError(f"--stream {stream!r}: expected one of {', '.join(STREAMS)}")
+    seed_list = parse_seeds(seeds, extra_seeds) or [1, 2, 3]
     from ..har.run import HarRunConfig, run_train_har
     from ..har.train import TrainConfig
     from ..runtime.distributed import resolve_device
 
-    resolve_device(values["device"])
-    check_global_batch(int(values["batch_size"]), values["nproc"])
-    if relaunch_under_torchrun(values["nproc"], what="train-har",
+    resolve_device(device)
+    check_global_batch(batch_size, nproc)
+    if relaunch_under_torchrun(nproc, what="train-har",
                                resume_hint="--resume keeps the seeds that finished and redoes the others"):
         return
-    training = TrainConfig(model=values["model"], width=values["width"], stream=values["stream"],
-                           clip_len=int(values["clip_len"]), epochs=int(values["epochs"]),
-                           batch_size=int(values["batch_size"]), base_lr=float(values["lr"]),
-                           weight_decay=float(values["weight_decay"]), min_epoch_clips=int(values["min_epoch_clips"]),
-                           sync_bn=bool(values["sync_bn"]), device=values["device"])
-    st = open_store(values["store"])
-    cfg = HarRunConfig(collection=name, train=values["train"], out=str(values["out"]), protocol=values["split"],
-                       shots=int(values["shots"]), fewshot_seed=int(values["fewshot_seed"]), seeds=seed_list,
-                       classes=values["classes"], synthetic=values["synthetic"],
-                       synthetic_per_class=values["synthetic_per_class"], val_per_class=int(values["val_per_class"]),
-                       augment_copies=int(values["augment_copies"]),
-                       augment_shots=bool(values["augment_shots"]), threads=values["threads"], training=training)
-    result = run_train_har(cfg, st, resume=bool(values["resume"]))
+    training = TrainConfig(model=model, width=width, stream=stream, clip_len=clip_len, epochs=epochs,
+                           batch_size=batch_size, base_lr=lr, weight_decay=weight_decay,
+                           min_epoch_clips=min_epoch_clips, sync_bn=sync_bn, device=device)
+    cfg = HarRunConfig(collection=name, train=train, out=str(out), protocol=protocol, shots=shots,
+                       fewshot_seed=fewshot_seed, seeds=seed_list, classes=classes, synthetic=synthetic,
+                       synthetic_per_class=synthetic_per_class, val_per_class=val_per_class,
+                       augment_copies=augment_copies, augment_shots=augment_shots, threads=threads, training=training)
+    result = run_train_har(cfg, open_store(store), resume=resume)
     emit(result, json_output, results_view(result))

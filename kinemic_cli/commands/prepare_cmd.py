@@ -9,10 +9,7 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ..plugins import PrepareRequest, list_adapters
-from ..store.prepare import prepare_dataset
-from ..store.splits import make_fewshot_split
-from ._common import CollectionOpt, ConfigOpt, JsonOpt, SeedOpt, StoreOpt, apply_config, command, emit, open_store
+from ._common import CollectionOpt, ConfigOpt, FewShotSeedOpt, JsonOpt, ProtocolOpt, StoreOpt, command, emit, open_store
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
@@ -26,6 +23,8 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
 
 
 def _list(json_output: bool) -> None:
+    from ..plugins import list_adapters
+
     entries = list_adapters()
 
     def human(console) -> None:
@@ -42,7 +41,6 @@ def _list(json_output: bool) -> None:
 
 @command
 def prepare(
-    ctx: typer.Context,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset adapter name (see --list).")] = None,
     root: Annotated[Optional[Path], typer.Option("--root", help="Folder or file of the dataset release.")] = None,
     store: StoreOpt = None,
@@ -52,13 +50,14 @@ def prepare(
     skeleton: Annotated[Optional[str], typer.Option("--skeleton", help="Skeleton of the input files (custom data).")] = None,
     skeleton_file: Annotated[Optional[Path], typer.Option("--skeleton-file", help="YAML skeleton of the input files.")] = None,
     to_skeleton: Annotated[Optional[str], typer.Option("--to-skeleton", help="Convert clips to this skeleton via a joint map (e.g. smpl22).")] = None,
-    seed: SeedOpt = 0,
+    world_seed: Annotated[int, typer.Option("--world-seed", help="Seed of a procedural dataset (the demo world): which subjects, styles and motions it makes.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel reader processes (adapters that support it).")] = 1,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Read at most this many clips (quick looks).")] = None,
-    option: Annotated[List[str], typer.Option("--option", "-o", help="Adapter-specific key=value (repeatable).")] = [],
+    option: Annotated[Optional[List[str]], typer.Option("--option", "-o", help="Adapter-specific key=value (repeatable).")] = None,
     on_error: Annotated[str, typer.Option("--on-error", help="skip: report bad files at the end; fail: stop at the first.")] = "skip",
     shots: Annotated[Optional[int], typer.Option("--shots", min=1, help="Also draw a few-shot split with this many clips per class.")] = None,
-    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split the shots come from (default: the first).")] = None,
+    fewshot_seed: FewShotSeedOpt = 42,
+    protocol: ProtocolOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing collection of that name.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the installed dataset adapters and exit.")] = False,
     config: ConfigOpt = None,
@@ -67,28 +66,24 @@ def prepare(
     """Read a dataset into a collection of the motion store (and optionally draw few-shot splits)."""
     if list_:
         return _list(json_output)
-    values = apply_config(ctx, dict(locals_without(locals(), "ctx")), config)
-    if not values["dataset"]:
+    if not dataset:
         raise KinemicError("--dataset is required (see `kinemic prepare --list`)")
+    from ..plugins import PrepareRequest
+    from ..store.prepare import prepare_dataset
+    from ..store.splits import make_fewshot_split
+
     request = PrepareRequest(
-        root=Path(values["root"]) if values["root"] else None,
-        persons=values["persons"],
-        classes=[c.strip() for c in str(values["classes"]).split(",") if c.strip()] if values["classes"] else None,
-        skeleton=values["skeleton"],
-        skeleton_file=Path(values["skeleton_file"]) if values["skeleton_file"] else None,
-        seed=int(values["seed"]),
-        workers=int(values["workers"]),
-        limit=values["limit"],
-        options=_parse_options(list(values["option"] or [])),
+        root=root, persons=persons, skeleton=skeleton, skeleton_file=skeleton_file, seed=world_seed, workers=workers,
+        limit=limit, options=_parse_options(option or []),
+        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
     )
-    st = open_store(values["store"])
-    report = prepare_dataset(values["dataset"], request, st, collection=values["collection"],
-                             convert_to=values["to_skeleton"], on_error=values["on_error"], overwrite=values["overwrite"])
+    st = open_store(store)
+    report = prepare_dataset(dataset, request, st, collection=collection, convert_to=to_skeleton, on_error=on_error,
+                             overwrite=overwrite)
     result = report.as_dict()
     result["store"] = str(st.path)
-    if values["shots"]:
-        name, idx = make_fewshot_split(st, report.collection, shots=int(values["shots"]), seed=int(values["seed"]),
-                                       protocol=values["protocol"])
+    if shots:
+        name, idx = make_fewshot_split(st, report.collection, shots=shots, seed=fewshot_seed, protocol=protocol)
         result["fewshot_split"] = {"name": name, "clips": int(len(idx))}
 
     def human(console) -> None:
@@ -134,21 +129,19 @@ def clips_per_class_range(per_class: dict[str, int]) -> str:
     return f"{per_class[fewest]} ({fewest}) .. {per_class[most]} ({most})"
 
 
-def locals_without(values: dict, *names: str) -> dict:
-    return {k: v for k, v in values.items() if k not in names}
-
-
 @command
 def split(
     collection: Annotated[str, typer.Argument(help="Collection to draw the split from.")],
     shots: Annotated[int, typer.Option("--shots", min=1, help="Clips per class.")],
-    seed: SeedOpt = 0,
-    protocol: Annotated[Optional[str], typer.Option("--protocol", help="Protocol whose train split is used (default: first).")] = None,
+    fewshot_seed: FewShotSeedOpt = 42,
+    protocol: ProtocolOpt = None,
     store: StoreOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Draw a reproducible few-shot split from the training side and store it."""
+    from ..store.splits import make_fewshot_split
+
     st = open_store(store)
-    name, idx = make_fewshot_split(st, collection, shots=shots, seed=seed, protocol=protocol)
+    name, idx = make_fewshot_split(st, collection, shots=shots, seed=fewshot_seed, protocol=protocol)
     emit({"collection": collection, "split": name, "clips": int(len(idx))}, json_output,
          f"{collection}: split {name} with {len(idx)} clips")

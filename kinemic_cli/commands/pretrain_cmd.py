@@ -20,7 +20,6 @@ from ._common import (
     ResumeOpt,
     SeedOpt,
     StoreOpt,
-    apply_config,
     check_global_batch,
     command,
     emit,
@@ -63,33 +62,34 @@ def pretrain(
     json_output: JsonOpt = False,
 ) -> None:
     """Train the text-to-motion diffusion prior on a captioned collection; writes a prior folder (--out)."""
-    values = apply_config(ctx, {k: v for k, v in locals().items() if k != "ctx"}, config)
-    if not values["out"]:
+    if not out:
         raise KinemicError("--out is required (the prior folder)")
-    if values["import_mdm_checkpoint"]:
+    if import_mdm_checkpoint:
         from ..prior.mdm_import import import_mdm
 
-        if not values["mdm_stats"]:
+        if not mdm_stats:
             raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
-        encoder = values["text_encoder"] if ctx.get_parameter_source("text_encoder").name not in ("DEFAULT", "DEFAULT_MAP") \
-            else "clip-ViT-B-32"
-        result = import_mdm(values["import_mdm_checkpoint"], values["out"], stats_folder=values["mdm_stats"],
-                            text_encoder=encoder)
+        # MDM was trained with CLIP ViT-B/32; MiniLM (the training default) cannot condition it
+        given = ctx.get_parameter_source("text_encoder").name != "DEFAULT"  # on the command line or in --config
+        encoder = text_encoder if given else "clip-ViT-B-32"
+        result = import_mdm(import_mdm_checkpoint, out, stats_folder=mdm_stats, text_encoder=encoder)
         return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
                                          f"-> {result['out']} (text encoder {encoder})")
-    if not values["source"]:
+    if not source:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
-    from ..prior.pretrain import resolve_pretrain_config, run_pretraining
+    from ..prior.pretrain import PretrainConfig, resolve_pretrain_config, run_pretraining
 
-    st = open_store(values["store"])
-    for key in ("out", "store"):
-        values[key] = None if values[key] is None else str(values[key])
-    values["store"] = str(st.path)
-    cfg = resolve_pretrain_config(values)
-    check_global_batch(cfg.batch_size, values["nproc"])
-    if relaunch_under_torchrun(values["nproc"], what="pretrain"):
+    st = open_store(store)
+    cfg = resolve_pretrain_config(PretrainConfig(
+        source=source, out=str(out), store=str(st.path), preset=preset, features=features, text_encoder=text_encoder,
+        split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
+        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lr=lr, weight_decay=weight_decay,
+        grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
+        ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device))
+    check_global_batch(cfg.batch_size, nproc)
+    if relaunch_under_torchrun(nproc, what="pretrain"):
         return
-    result = run_pretraining(cfg, store=st, resume=bool(values["resume"]))
+    result = run_pretraining(cfg, store=st, resume=resume)
     emit(result.as_dict(), json_output,
          f"trained the prior for {result.steps} steps on {result.items} captioned windows "
          f"({result.seconds_per_step * 1000:.0f} ms/step, {result.parameters:,} parameters, "

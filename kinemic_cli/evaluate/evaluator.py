@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import KinemicError
 from ..har.data import ClipBank
 from ..har.metrics import accuracy, per_class_accuracy
-from ..har.sets import _synthetic_bank, build_har_sets
+from ..har.sets import build_har_sets, synthetic_bank
 from ..har.train import TrainConfig, extract_features, load_recogniser, predict, save_recogniser, train_recogniser
 from ..models.stgcn import STGCN
 from ..runtime.atomic import atomic_write_text
@@ -118,10 +118,10 @@ def generative_metrics(evaluator: Evaluator, store: MotionStore, synthetic: str,
         raise KinemicError(f"--synthetic {synthetic!r}: no such collection in {store.path}")
     with store.collection(synthetic) as coll:  # classes with clips (a filtered set may lack some)
         present = [names.index(coll.class_names[k]) for k in np.unique(coll.labels) if coll.class_names[k] in names]
-    synth = _synthetic_bank(store, synthetic, class_names=names, class_ids=sorted(set(present)),
+    synth = synthetic_bank(store, synthetic, class_names=names, class_ids=sorted(set(present)),
                             skeleton=evaluator.model.skeleton, persons=evaluator.model.config["persons"],
                             per_class=per_class, seed=seed)
-    # _synthetic_bank numbers classes 0..k-1 over the present ones; map back to evaluator ids
+    # synthetic_bank numbers classes 0..k-1 over the present ones; map back to evaluator ids
     ids = np.array(sorted(set(present)))
     synth_labels = ids[synth.labels]
     _, test = _real_banks(evaluator, store)

@@ -30,6 +30,7 @@ from ..runtime.checkpoints import state_exists
 from ..runtime.progress import progress_task
 from ..runtime.provenance import collect_provenance
 from ..store import MotionStore
+from ..store.splits import FewShotSplit
 
 __all__ = ["Judge", "load_judge", "filter_synthetic"]
 
@@ -41,6 +42,7 @@ class Judge:
     paths: list[str]
     models: list
     class_names: list[str]
+    fewshot: FewShotSplit | None = None  # the shots the judge was trained on
 
     def probabilities(self, bank) -> np.ndarray:
         probs = []
@@ -68,14 +70,20 @@ def _model_bases(path: Path) -> list[Path]:
 
 def load_judge(path: str | Path, device: str = "cpu") -> Judge:
     bases = _model_bases(Path(path))
-    models, names = [], None
+    models, names, shots = [], None, []
     for base in bases:
         model, cfg, meta = load_recogniser(base, device=device)
         if names is not None and meta["class_names"] != names:
             raise KinemicError(f"--judge {path}: its models disagree on the class list")
         names = meta["class_names"]
         models.append((model, cfg))
-    return Judge(paths=[str(b) for b in bases], models=models, class_names=list(names))
+        shots.append(FewShotSplit.from_dict(meta.get("fewshot")))
+    if any(s is None for s in shots):
+        raise KinemicError(f"--judge {path}: not trained on few-shot clips (a judge must be a train-har run of the "
+                           "shots, e.g. --train augment; a gt run has seen every labelled clip)")
+    if len(set(shots)) > 1:
+        raise KinemicError(f"--judge {path}: its models were trained on different shots")
+    return Judge(paths=[str(b) for b in bases], models=models, class_names=list(names), fewshot=shots[0])
 
 
 def filter_synthetic(store: MotionStore, synthetic: str, judge: Judge, into: str, *, min_confidence: float = 0.0,
@@ -88,6 +96,8 @@ def filter_synthetic(store: MotionStore, synthetic: str, judge: Judge, into: str
     if not store.has(synthetic):
         raise KinemicError(f"{synthetic!r}: no such collection in {store.path}")
     with store.collection(synthetic) as coll:
+        if judge.fewshot is not None:
+            judge.fewshot.require_same(coll.attrs.get("fewshot"), what=f"{synthetic!r}")
         unknown = sorted(set(coll.class_names) - set(judge.class_names))
         if unknown:
             raise KinemicError(f"{synthetic!r}: classes {unknown} are unknown to the judge "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -52,7 +52,6 @@ class GenerateRequest:
     overwrite: bool = False
     gif: str | None = None
     commit_every: int = 256
-    extras: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -128,7 +127,7 @@ def _adapted_sampler(request: GenerateRequest, device: torch.device):
     weights = Path(request.model) / "model.safetensors"
     facts = {"method": adapted.method, "adapted_weights_sha256": file_sha256(weights) if weights.exists() else None,
              "prior_weights_sha256": adapted.manifest["prior"]["weights_sha256"],
-             "target_collection": adapted.target_collection}
+             "target_collection": adapted.target_collection, "fewshot": adapted.manifest.get("fewshot")}
     condition_names = {lab: (f"{name_of[lab]} + {request.text}" if request.text else name_of[lab]) for lab in labels}
     return sampler, plan, facts, condition_names, f"{adapted.target_collection}-synth-{adapted.method}-s{request.seed}"
 
@@ -186,9 +185,12 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     if request.commit_every < 1:
         raise KinemicError(f"--commit-every must be at least 1, got {request.commit_every}")
     provenance = collect_provenance("generate", request.as_dict(), inputs=[str(folder)], seed=request.seed,
-                                    shard=f"{shard}/{shards}", planned_clips=len(plan), **facts)
+                                    shard=f"{shard}/{shards}", planned_clips=len(plan),
+                                    **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
              "generator": facts["method"]}
+    if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them
+        attrs["fewshot"] = facts["fewshot"]
     coll = generate_into_store(sampler, part, store, name, batch_size=request.batch_size, resume=request.resume,
                                overwrite=request.overwrite, provenance=provenance, attrs=attrs,
                                condition_names=condition_names, chunk=request.commit_every)

@@ -91,7 +91,8 @@ def _run_seed(sets: HarSets, cfg: HarRunConfig, seed: int, folder: Path, ctx: Di
     }
     if not ctx.is_main:
         return result
-    extra = {"setting": cfg.train, "seed": seed, "skeleton": sets.skeleton.name}
+    extra = {"setting": cfg.train, "seed": seed, "skeleton": sets.skeleton.name,
+             "fewshot": sets.fewshot.to_dict() if sets.fewshot else None}
     save_recogniser(folder / "last", last, cfg=cfg.training, class_names=sets.class_names, extra=extra)
     save_recogniser(folder / "selected", selected, cfg=cfg.training, class_names=sets.class_names,
                     extra={**extra, "epoch": history["selected_epoch"]})
@@ -163,6 +164,7 @@ def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool, ctx: 
         "test_split": sets.test_split,
         "shots": cfg.shots,
         "fewshot_seed": cfg.fewshot_seed,
+        "fewshot_split": sets.fewshot.split if sets.fewshot else None,
         "seeds": list(cfg.seeds),
         "classes": sets.class_names,
         "headline": HEADLINE,

@@ -28,13 +28,13 @@ import numpy as np
 from ..errors import KinemicError
 from ..skeletons import Skeleton
 from ..store import MotionStore
-from ..store.splits import make_fewshot_split, training_split_name
+from ..store.splits import FewShotSplit, fewshot_identity, make_fewshot_split, training_split_name
 from .augment import AugmentConfig, augment_bank
 from .data import ClipBank, load_clip_bank
+from .modes import FEWSHOT_MODES, TRAIN_MODES
 
 __all__ = ["TRAIN_MODES", "HarSets", "build_har_sets", "resolve_classes", "test_split_name", "carve_validation"]
 
-TRAIN_MODES = ("real", "synth", "mixed", "gt", "augment")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class HarSets:
     test: ClipBank
     test_split: str
     indices: dict[str, list[int]] = field(default_factory=dict)  # shots / val / test / gt (dataset indices)
+    fewshot: FewShotSplit | None = None  # the shots these sets contain (None for gt)
 
     def counts(self) -> dict:
         origins, n = np.unique(self.train.origin.astype(str), return_counts=True)
@@ -95,10 +96,12 @@ def carve_validation(labels: np.ndarray, train_side: np.ndarray, exclude: np.nda
     return np.sort(np.concatenate(picked)).astype(np.int64) if picked else np.zeros(0, np.int64)
 
 
-def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], class_ids: list[int],
-                    skeleton: Skeleton, persons: int, per_class: int | None, seed: int,
-                    allow_missing: bool = False) -> ClipBank:
+def synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], class_ids: list[int],
+                   skeleton: Skeleton, persons: int, per_class: int | None, seed: int,
+                   allow_missing: bool = False, fewshot: FewShotSplit | None = None) -> ClipBank:
     """The synthetic clips of the chosen classes, labels matched by name.
+
+    ``fewshot``: the shots of the run; a collection generated from other shots is refused.
 
     ``allow_missing`` (``mixed``): classes the collection has no clips of train on their real
     shots alone, so a user may generate for some classes only; ``synth`` cannot, because a class
@@ -107,6 +110,8 @@ def _synthetic_bank(store: MotionStore, name: str, *, class_names: list[str], cl
     if not store.has(name):
         raise KinemicError(f"--synthetic {name!r}: no such collection in {store.path}")
     with store.collection(name) as coll:
+        if fewshot is not None:
+            fewshot.require_same(coll.attrs.get("fewshot"), what=f"--synthetic {name!r}")
         wanted = {class_names[c]: k for k, c in enumerate(class_ids)}
         unknown = sorted(set(coll.class_names) - set(class_names))
         if unknown:
@@ -155,8 +160,10 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
     overlap = np.intersect1d(train_side, test_idx)
     if overlap.size:
         raise KinemicError(f"collection {collection!r}: {overlap.size} clips are in both {train_name} and {test_name}")
-    _, all_shots = make_fewshot_split(store, collection, shots=shots, seed=fewshot_seed, protocol=proto or None,
-                                      record=record_split)
+    split_name, all_shots = make_fewshot_split(store, collection, shots=shots, seed=fewshot_seed,
+                                               protocol=proto or None, record=record_split)
+    fewshot = (fewshot_identity(store, collection, split_name, all_shots, shots=shots, seed=fewshot_seed)
+               if train in FEWSHOT_MODES else None)
     shot_idx = all_shots[np.isin(labels[all_shots], class_ids)]
     val_idx = carve_validation(labels, train_side, shot_idx, class_ids, per_class=val_per_class, seed=fewshot_seed,
                                shots=shots)
@@ -178,10 +185,11 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
                                           augment_config, is_2d=skeleton.is_2d)
             banks.append(shots_bank)
         if train in ("synth", "mixed"):
-            banks.append(_synthetic_bank(store, synthetic, class_names=class_names, class_ids=class_ids,
-                                         skeleton=skeleton, persons=n_persons, per_class=synthetic_per_class,
-                                         seed=fewshot_seed, allow_missing=train == "mixed"))
+            banks.append(synthetic_bank(store, synthetic, class_names=class_names, class_ids=class_ids,
+                                        skeleton=skeleton, persons=n_persons, per_class=synthetic_per_class,
+                                        seed=fewshot_seed, allow_missing=train == "mixed", fewshot=fewshot))
         val = load_clip_bank(coll, val_idx, origin="real", **load) if val_idx.size else None
         test = load_clip_bank(coll, test_idx, origin="real", **load)
     return HarSets(class_names=names, class_ids=class_ids, skeleton=skeleton, persons=n_persons,
-                   train=ClipBank.concat(banks), val=val, test=test, test_split=test_name, indices=indices)
+                   train=ClipBank.concat(banks), val=val, test=test, test_split=test_name, indices=indices,
+                   fewshot=fewshot)

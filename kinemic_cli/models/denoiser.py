@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from ..errors import KinemicError
 
-__all__ = ["DenoiserConfig", "MotionDenoiser", "PRESETS", "create_denoiser", "list_presets", "sinusoid_table"]
+__all__ = ["DenoiserConfig", "MotionDenoiser", "PRESETS", "create_denoiser", "sinusoid_table"]
 
 
 @dataclass
@@ -66,10 +66,6 @@ PRESETS: dict[str, dict] = {
     "small": {"latent_dim": 192, "layers": 4, "heads": 4, "ff_dim": 384},
     "paper": {"latent_dim": 512, "layers": 8, "heads": 4, "ff_dim": 1024},
 }
-
-
-def list_presets() -> list[str]:
-    return list(PRESETS)
 
 
 def sinusoid_table(positions: int, dim: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ whatever the number of processes and its checkpoint resumes under any other numb
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,6 @@ import torch
 from ..errors import KinemicError
 from ..models.denoiser import PRESETS, create_denoiser
 from ..motion.features import create_feature_space
-from ..runtime.checkpoints import load_state, save_state
-from ..runtime.config_files import save_resolved_config
 from ..runtime.distributed import (
     DistContext,
     all_reduce_mean,
@@ -37,10 +35,9 @@ from ..runtime.distributed import (
     teardown_distributed,
     wrap_ddp,
 )
-from ..runtime.metrics_log import MetricsLog, plot_loss_curves
-from ..runtime.progress import progress_task
+from ..runtime.metrics_log import plot_loss_curves
 from ..runtime.provenance import collect_provenance
-from ..runtime.run_folder import open_run_folder
+from ..runtime.training_loop import TrainingRun
 from ..runtime.training_rng import TrainingRandomness
 from ..store import MotionStore
 from ..text import DEFAULT_TEXT_ENCODER, load_text_encoder
@@ -51,7 +48,6 @@ from .pretrain_data import ClipFeatureBank, captioned_windows, draw_batch, fit_n
 
 __all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
 
-CHECKPOINT = "checkpoint"
 COLUMNS = ("step", "loss", "lr")
 #: Per-preset training defaults (``--lr`` / ``--max-steps`` / ``--batch-size`` override).
 PRESET_TRAINING: dict[str, dict[str, float]] = {
@@ -109,9 +105,9 @@ class PretrainResult:
         return dict(self.__dict__)
 
 
-def resolve_pretrain_config(values: dict[str, Any]) -> PretrainConfig:
-    known = {f.name for f in fields(PretrainConfig)}
-    config = PretrainConfig(**{k: v for k, v in values.items() if k in known and v is not None})
+def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
+    """Check the config and fill lr / max_steps / batch size from the preset where unset (a new object)."""
+    config = replace(config)
     if config.preset not in PRESETS:
         raise KinemicError(f"--preset must be one of {', '.join(PRESETS)}, got {config.preset!r}")
     defaults = PRESET_TRAINING[config.preset]
@@ -152,8 +148,8 @@ def run_pretraining(config: PretrainConfig, *, store: MotionStore, resume: bool 
 def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistContext, started: float) -> PretrainResult:
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
-    resume_step = open_run_folder(out, resume=resume, config=config.as_dict(), free_keys=RESUME_FREE_KEYS,
-                                  is_main=ctx.is_main, checkpoint=CHECKPOINT)
+    run = TrainingRun(out, name=f"pretrain ({config.preset})", ctx=ctx, resume=resume, config=config.as_dict(),
+                      free_keys=RESUME_FREE_KEYS)
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)
@@ -191,70 +187,50 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     provenance = collect_provenance("pretrain", config.as_dict(), inputs=[str(store.path)], seed=config.seed,
                                     source_collection=config.source, items=len(items), world_size=ctx.world_size)
 
-    step = 0
-    if resume_step is not None:
-        state, meta = load_state(out / CHECKPOINT, map_location=str(ctx.device))
+    state, start = run.restore(randomness)
+    if state is not None:
         model.load_state_dict(state["model"])
         average.load_state_dict(state["average"])
         optimizer.load_state_dict(state["optimizer"])
-        step = int(meta["step"])
-        randomness.restore(state["rng"], step=step)
-    if ctx.is_main:
-        save_resolved_config(out / "config.json", {"config": config.as_dict(), "provenance": provenance})
-    metrics = MetricsLog(out / "metrics.csv", resume_step=step if resume_step is not None else None,
-                         columns=COLUMNS) if ctx.is_main else None
-    loss_value: float | None = None  # stays None when a resumed run has no step left to do
-    loop_started = time.perf_counter()
-    try:
-        with progress_task(f"pretrain ({config.preset})", config.max_steps, completed=step) as bar:
-            while step < config.max_steps:
-                model.train()
-                batch = draw_batch(randomness.numpy, items, bank, normaliser, text_table, batch_size=config.batch_size,
-                                   max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size)
-                x, mask, text = batch["x"].to(ctx.device), batch["mask"].to(ctx.device), batch["text"].to(ctx.device)
-                # draws for the global batch (same on every process), then this process's rows
-                shared = randomness.shared
-                t = torch.randint(0, schedule.num_steps, (config.batch_size,), generator=shared)
-                noise = torch.randn(config.batch_size, x.shape[1], x.shape[2], generator=shared)
-                keep = torch.rand(config.batch_size, generator=shared) >= config.cfg_drop
-                rows = slice(ctx.rank, config.batch_size, ctx.world_size)
-                loss = diffusion_loss(trained, schedule, x, mask, t[rows].to(ctx.device), noise[rows].to(ctx.device),
-                                      text=text, text_keep=keep[rows].to(ctx.device))
-                lr = _learning_rate(config, step)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                average.update(model)
-                step += 1
-                loss_value = float(all_reduce_mean(loss.detach(), ctx))
-                if not np.isfinite(loss_value):
-                    raise KinemicError(f"pretrain: loss became {loss_value} at step {step}; lower --lr")
-                if metrics is not None:
-                    metrics.log(step, {"loss": loss_value, "lr": lr})
-                bar.advance(1, info=f"loss {loss_value:.4f}")
-                if step % config.checkpoint_every == 0 or step == config.max_steps:
-                    rng = randomness.state()  # a collective: every process takes part
-                    if ctx.is_main:
-                        metrics.flush()
-                        save_state(out / CHECKPOINT, {"model": model.state_dict(), "average": average.state_dict(),
-                                                      "optimizer": optimizer.state_dict(), "rng": rng},
-                                   meta={"step": step, "world_size": ctx.world_size})
-    finally:
-        if metrics is not None:
-            metrics.close()
-    loop_seconds = time.perf_counter() - loop_started
-    steps_run = step - (resume_step or 0)
+    run.save_config(config.as_dict(), provenance)
+
+    def step(index: int) -> dict[str, float]:
+        model.train()
+        batch = draw_batch(randomness.numpy, items, bank, normaliser, text_table, batch_size=config.batch_size,
+                           max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size)
+        x, mask, text = batch["x"].to(ctx.device), batch["mask"].to(ctx.device), batch["text"].to(ctx.device)
+        # draws for the global batch (same on every process), then this process's rows
+        shared = randomness.shared
+        t = torch.randint(0, schedule.num_steps, (config.batch_size,), generator=shared)
+        noise = torch.randn(config.batch_size, x.shape[1], x.shape[2], generator=shared)
+        keep = torch.rand(config.batch_size, generator=shared) >= config.cfg_drop
+        rows = slice(ctx.rank, config.batch_size, ctx.world_size)
+        loss = diffusion_loss(trained, schedule, x, mask, t[rows].to(ctx.device), noise[rows].to(ctx.device),
+                              text=text, text_keep=keep[rows].to(ctx.device))
+        lr = _learning_rate(config, index)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        average.update(model)
+        return {"loss": float(all_reduce_mean(loss.detach(), ctx)), "lr": lr}
+
+    done = run.loop(step, start=start, max_steps=config.max_steps, checkpoint_every=config.checkpoint_every,
+                    randomness=randomness, columns=COLUMNS, shown=("loss",),
+                    state_fn=lambda: {"model": model.state_dict(), "average": average.state_dict(),
+                                      "optimizer": optimizer.state_dict()})
     if ctx.is_main:
         model.load_state_dict(average.averaged_state(model))
         bundle = Prior(model=model, schedule=schedule, normaliser=normaliser, skeleton=source.skeleton,
                              features=features, text_encoder=encoder, text_encoder_name=config.text_encoder,
                              fps=float(source.fps), max_frames=config.max_frames, preset=config.preset,
                              source_collection=config.source)
-        save_prior(out, bundle, provenance={**provenance, "steps": step})
+        save_prior(out, bundle, provenance={**provenance, "steps": done.step})
         plot_loss_curves(out / "metrics.csv", out / "loss_curve.png", title=f"kinemic pretrain ({config.preset})")
     source.close()
-    return PretrainResult(str(out), step, resume_step or 0, loss_value, sum(p.numel() for p in model.parameters()),
-                          len(items), time.perf_counter() - started, loop_seconds / max(steps_run, 1))
+    # no loss when a resumed run had no step left to do
+    return PretrainResult(str(out), done.step, start if run.resumed else 0, done.last.get("loss"),
+                          sum(p.numel() for p in model.parameters()), len(items), time.perf_counter() - started,
+                          done.seconds_per_step)

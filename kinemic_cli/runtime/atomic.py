@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -57,8 +58,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write ``path``'s new contents to; install it atomically on success.
 
     The caller writes (and closes) the temporary file however it likes (``open``, h5py,
-    safetensors); on leaving the block without an error it is fsynced and renamed over
-    ``path``.
+    safetensors), or makes it a folder and fills it; on leaving the block without an
+    error it is fsynced and renamed over ``path`` (a folder may replace an empty folder).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
         fsync_folder(path.parent)
     finally:
-        if tmp.exists():
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
             tmp.unlink()
 
 

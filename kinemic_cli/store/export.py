@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import pickle
-import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -43,6 +41,7 @@ import numpy as np
 import yaml
 
 from ..errors import KinemicError
+from ..runtime.atomic import atomic_output
 from ..runtime.progress import progress_task
 from .collection import META_INT_FIELDS, Collection
 
@@ -165,15 +164,9 @@ def export_pyskl(coll: Collection, out: Path, *, split: str | None = None, overw
             "clips": {**clips_meta, "extra": extra_cols, "captions": captions},
         },
     }
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_output(out) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(data, f, protocol=4)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportReport(coll.name, "pyskl", str(out), len(chosen))
 
 
@@ -203,11 +196,9 @@ def export_npy(coll: Collection, out: Path, *, split: str | None = None) -> Expo
     member = _splits_by_clip(coll, chosen)
     extras = _extra_fields(coll)
     frame_data = coll.frame_data_names()
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     altered = 0
-    try:
+    with atomic_output(out) as tmp:  # a folder replacing the (checked empty) --out folder
+        tmp.mkdir()
         rows = []
         extra_types: dict[str, str] = {}
         with progress_task(f"export {coll.name} -> npy", len(chosen)) as bar:
@@ -251,11 +242,6 @@ def export_npy(coll: Collection, out: Path, *, split: str | None = None) -> Expo
             "format": "kinemic-npy", "version": NPY_FORMAT_VERSION, "collection": coll.name, "fps": float(coll.fps),
             "kind": coll.kind, "persons": coll.persons, "attrs": coll.attrs, "extra_types": extra_types,
         }, indent=1))
-        if out.exists():
-            out.rmdir()  # checked empty by _check_out
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return ExportReport(coll.name, "npy", str(out), len(chosen), captions_altered=altered)
 
 

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from ..errors import KinemicError
-from ..runtime.atomic import fsync_folder, fsync_path, temporary_name
+from ..runtime.atomic import atomic_output, fsync_folder
 from .names import FORMAT_VERSION, check_split_name
 
 if TYPE_CHECKING:
@@ -127,26 +127,19 @@ class MotionStore:
 
         Must be called with :meth:`lock` held.
         """
-        tmp = temporary_name(self.path)
         if self.path.exists():
             self._open_index().close()  # refuse to touch something that is not a store
-            shutil.copyfile(self.path, tmp)
-            mode = "r+"
-        else:
+        with atomic_output(self.path) as tmp:
             mode = "w"
-        try:
+            if self.path.exists():
+                shutil.copyfile(self.path, tmp)
+                mode = "r+"
             with h5py.File(tmp, mode) as f:
                 if mode == "w":
                     f.attrs["kinemic_store"] = FORMAT_VERSION
                     f.create_group("collections")
                     f.create_group("splits")
                 yield f
-            fsync_path(tmp)
-            os.replace(tmp, self.path)
-            fsync_folder(self.path.parent)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
     # ------------------------------------------------------------------ collections
     def collection(self, name: str) -> "Collection":

@@ -31,6 +31,9 @@ def merge_collections(store: MotionStore, sources: list[str], into: str, *, orde
                 raise KinemicError(
                     f"cannot merge {c.name!r} with {first.name!r}: skeleton, class names or persons differ"
                 )
+            if c.attrs.get("fewshot") != first.attrs.get("fewshot"):
+                raise KinemicError(f"cannot merge {c.name!r} with {first.name!r}: they were generated from "
+                                   "different few-shot splits")
         entries = [(str(c.sample_ids[i]), k, i) for k, c in enumerate(colls) for i in range(len(c))]
         if order == "sample_id":
             entries.sort(key=lambda e: e[0])

@@ -5,9 +5,17 @@ one class do not change when other classes are added or removed, and the same ca
 returns the same clips.  The split is stored in the store as
 ``fewshot/k{shots}-s{seed}/train`` beside the collection and later read by ``adapt``,
 ``generate`` and ``train-har`` through :func:`fewshot_split_name`.
+
+The split is ONE identity end to end (:class:`FewShotSplit`: the collection and the sample
+ids of its members): the adapted model records it, generated collections carry it, a
+recogniser records the shots it saw, and ``train-har`` / ``filter`` refuse a synthetic set
+made from other shots (:meth:`FewShotSplit.require_same`), because a generator adapted on
+clips the recogniser treats as unseen would make every table dishonest.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,7 +23,8 @@ from ..errors import KinemicError
 from .collection import Collection
 from .index import MotionStore
 
-__all__ = ["fewshot_split_name", "training_split_name", "draw_fewshot", "make_fewshot_split"]
+__all__ = ["fewshot_split_name", "training_split_name", "draw_fewshot", "make_fewshot_split", "FewShotSplit",
+           "fewshot_identity"]
 
 
 def fewshot_split_name(shots: int, seed: int) -> str:
@@ -78,3 +87,47 @@ def make_fewshot_split(store: MotionStore, collection: str, *, shots: int, seed:
     if record:
         store.add_split(collection, name, indices)
     return name, indices
+
+
+@dataclass(frozen=True)
+class FewShotSplit:
+    """Which real clips were the shots: the collection, the split's name and its members' sample ids."""
+
+    collection: str
+    split: str
+    shots: int
+    seed: int
+    sample_ids: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"collection": self.collection, "split": self.split, "shots": self.shots, "seed": self.seed,
+                "sample_ids": list(self.sample_ids)}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "FewShotSplit | None":
+        if not isinstance(data, dict) or "sample_ids" not in data:
+            return None
+        return cls(str(data["collection"]), str(data["split"]), int(data["shots"]), int(data["seed"]),
+                   tuple(sorted(str(s) for s in data["sample_ids"])))
+
+    def describe(self) -> str:
+        return f"{self.split} of {self.collection!r} (--shots {self.shots} --fewshot-seed {self.seed})"
+
+    def require_same(self, other: "FewShotSplit | dict | None", *, what: str) -> None:
+        """Refuse (one line naming both) when ``what`` was made from other shots than these."""
+        theirs = other if isinstance(other, FewShotSplit) or other is None else FewShotSplit.from_dict(other)
+        if theirs is None:
+            raise KinemicError(f"{what} records no few-shot split (made by an older kinemic, or not from an adapted "
+                               f"model); it cannot be checked against the shots {self.describe()}")
+        if (theirs.collection, theirs.sample_ids) != (self.collection, self.sample_ids):
+            raise KinemicError(f"{what} was made from the shots {theirs.describe()}, but this run uses "
+                               f"{self.describe()}: use the same --shots and --fewshot-seed in adapt, train-har "
+                               "and filter")
+
+
+def fewshot_identity(store: MotionStore, collection: str, split: str, indices: np.ndarray, *, shots: int,
+                     seed: int) -> FewShotSplit:
+    """The :class:`FewShotSplit` of a drawn split (its members by sample id)."""
+    with store.collection(collection) as coll:
+        ids = tuple(sorted(str(coll.sample_ids[int(i)]) for i in indices))
+    return FewShotSplit(collection, split, int(shots), int(seed), ids)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..clip import Clip
 from ..errors import KinemicError
-from ..runtime.atomic import fsync_path
+from ..runtime.atomic import atomic_output, atomic_write_text, fsync_path, temporary_name
 from ..skeletons import Skeleton
 from .collection import META_INT_FIELDS, Collection
 from .names import FORMAT_VERSION, check_collection_name, check_split_name
@@ -90,9 +90,7 @@ class CollectionWriter:
         else:
             shutil.rmtree(self.partial_dir, ignore_errors=True)
             self.partial_dir.mkdir(parents=True)
-            tmp = self.partial_dir / "header.json.tmp"
-            tmp.write_text(json.dumps(header))
-            os.replace(tmp, self.partial_dir / "header.json")
+            atomic_write_text(self.partial_dir / "header.json", json.dumps(header))
         self._parts = sorted(self.partial_dir.glob("part-*.h5"))
         self.done_ids: set[str] = set()
         for part in self._parts:
@@ -154,11 +152,9 @@ class CollectionWriter:
             return
         index = len(self._parts)
         final = self.partial_dir / f"part-{index:06d}.h5"
-        tmp = self.partial_dir / f".part-{index:06d}.h5.tmp"
-        with h5py.File(tmp, "w") as f:
-            _write_clips(f, self._buffer, self.persons, self.skeleton, compression=None)
-        fsync_path(tmp)
-        os.replace(tmp, final)
+        with atomic_output(final) as tmp:
+            with h5py.File(tmp, "w") as f:
+                _write_clips(f, self._buffer, self.persons, self.skeleton, compression=None)
         self._parts.append(final)
         self._buffer = []
         self._buffered_frames = 0
@@ -167,7 +163,7 @@ class CollectionWriter:
         """Concatenate the parts into the collection file and make it visible atomically."""
         self.flush()
         self.store.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.store.data_dir / f".{self.name}.h5.tmp-{os.getpid()}"
+        tmp = temporary_name(self.store.collection_file(self.name))
         try:
             _concatenate_parts(
                 tmp, self._parts, persons=self.persons, skeleton=self.skeleton, compression=self.compression,
