@@ -44,8 +44,8 @@ echo "== 6. evaluate: accuracy table and generative metrics (Markdown report wit
 rm -rf "$OUT/report"
 kinemic evaluate "$OUT/har-real" "$OUT/har-mixed" --labels real,mixed --synthetic demo-synth --dataset demo \
     --evaluator "$OUT/evaluator" --evaluator-model stgcn-tiny --evaluator-epochs 4 --out "$OUT/report"
-echo "done. One real clip per class: $OUT/demo_classes.gif; one generated clip per class, in the same"
-echo "order: $OUT/generated.gif; report: $OUT/report/report.md."
+echo "done. One real clip per class: $OUT/demo_classes.gif; every class's first real shot beside one"
+echo "generated clip of it: $OUT/generated.gif; report: $OUT/report/report.md."
 echo "The motion store is $KINEMIC_STORE: look inside with"
 echo "    kinemic store ls --store $KINEMIC_STORE      (or: export KINEMIC_STORE=$KINEMIC_STORE)"
 echo "At these cut-down sizes (60 adapt steps, 4 epochs, 20 clips per class) the accuracies say"

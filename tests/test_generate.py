@@ -12,7 +12,7 @@ import pytest
 from conftest import KINEMIC, run_kinemic
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.generate.run import read_counts_file
+from kinemic_cli.generate.run import read_counts_file, real_beside_generated
 from kinemic_cli.store import MotionStore
 
 FAST = ("--sampler", "ddim", "--steps", "4")
@@ -41,6 +41,25 @@ def test_per_class_output_labels_lengths_and_provenance(pipeline):
         assert coll.provenance["command"] == "generate" and coll.provenance["prior_weights_sha256"]
         assert set(coll.meta("condition")) == {"wave", "kick", "squat"}
         assert coll.attrs["fewshot"] == manifest["fewshot"]  # the shots it was adapted on travel with the clips
+
+
+def test_gif_shows_a_real_shot_beside_a_generated_clip_of_every_class(pipeline, tmp_path):
+    out = _gen(pipeline, "--per-class", "1", "--collection", "g-gif", "--out", str(tmp_path / "g.gif"))
+    store = MotionStore(pipeline["store"])
+    with store.collection("g-gif") as coll:
+        clips, titles = real_beside_generated(coll, store)
+        shots = set(coll.attrs["fewshot"]["sample_ids"])
+    assert titles == [f"{name} ({kind})" for name in ("wave", "kick", "squat") for kind in ("real", "generated")]
+    with store.collection("demo") as real:  # each real panel is a shot of its class, never a test clip
+        for clip, title in zip(clips[0::2], titles[0::2]):
+            matches = [i for i in range(len(real)) if str(real.sample_ids[i]) in shots
+                       and real.class_names[int(real.labels[i])] == title.split(" (")[0]
+                       and real.frames(i).shape == clip.shape and np.array_equal(real.frames(i), clip)]
+            assert matches, title
+    from PIL import Image
+
+    with Image.open(out["gif"]) as gif:
+        assert gif.n_frames > 1 and gif.size[0] == 4 * 220  # two pairs per row
 
 
 def test_same_clips_whatever_the_batch_size_shards_or_processes(pipeline):

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from kinemic_cli.errors import KinemicError
-from kinemic_cli.models.graph import SkeletonGraph, make_stream
+from kinemic_cli.models.graph import SkeletonGraph
 from kinemic_cli.models.stgcn import create_stgcn, list_stgcn_variants, stgcn_from_config
+from kinemic_cli.models.streams import make_stream
 from kinemic_cli.runtime.checkpoints import load_state, save_state
 from kinemic_cli.skeletons import NTU25, OPENPOSE18, SMPL22
 

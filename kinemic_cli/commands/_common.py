@@ -23,7 +23,6 @@ import typer
 from rich.console import Console
 
 from ..errors import KinemicError
-from ..runtime.config_files import read_yaml_mapping
 from ..runtime.launch import is_main_process, launch_torchrun  # torch-free: light commands must not import torch
 from ..runtime.progress import progress_enabled
 
@@ -79,6 +78,8 @@ def _option_keys(command) -> dict[str, str]:
 
 def config_defaults(path: str | Path, command) -> dict[str, Any]:
     """The option values of a YAML config file, by parameter name; unknown keys are an error."""
+    from ..runtime.config_files import read_yaml_mapping
+
     data = read_yaml_mapping(path, what="config file")
     keys = _option_keys(command)
     out = {}

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..errors import KinemicError
 from ..har.modes import TRAIN_MODES
-from ..models.graph import STREAMS
+from ..models.streams import STREAMS
 from ._common import (
     CollectionOpt,
     ConfigOpt,

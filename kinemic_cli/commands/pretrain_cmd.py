@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import KinemicError
-from ..text import DEFAULT_TEXT_ENCODER
 from ._common import (
     ConfigOpt,
     DeviceOpt,
@@ -30,13 +29,12 @@ from ._common import (
 
 @command
 def pretrain(
-    ctx: typer.Context,
     source: Annotated[Optional[str], typer.Option("--source", help="Captioned t2m collection to train on (e.g. humanml3d, demo-t2m).")] = None,
     out: OutOpt = None,
     store: StoreOpt = None,
     preset: PresetOpt = "small",
     features: Annotated[str, typer.Option("--features", help="rootrel (any 3D skeleton) or hml263 (smpl22, HumanML3D's vector).")] = "rootrel",
-    text_encoder: Annotated[str, typer.Option("--text-encoder", help="sentence-transformers model: name in the local cache or a folder.")] = DEFAULT_TEXT_ENCODER,
+    text_encoder: Annotated[Optional[str], typer.Option("--text-encoder", help="sentence-transformers model: name in the local cache or a folder (default: all-MiniLM-L6-v2, shipped with kinemic; clip-ViT-B-32 with --import-mdm).", show_default=False)] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Split of the source to train on (default train; all clips if it has none).")] = "train",
     max_frames: Annotated[int, typer.Option("--max-frames", help="Longest window the prior sees (and generates).")] = 196,
     min_frames: Annotated[int, typer.Option("--min-frames", help="Shorter captioned windows are left out.")] = 8,
@@ -69,9 +67,7 @@ def pretrain(
 
         if not mdm_stats:
             raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
-        # MDM was trained with CLIP ViT-B/32; MiniLM (the training default) cannot condition it
-        given = ctx.get_parameter_source("text_encoder").name != "DEFAULT"  # on the command line or in --config
-        encoder = text_encoder if given else "clip-ViT-B-32"
+        encoder = text_encoder or "clip-ViT-B-32"  # MDM was trained with CLIP ViT-B/32
         result = import_mdm(import_mdm_checkpoint, out, stats_folder=mdm_stats, text_encoder=encoder)
         return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
                                          f"-> {result['out']} (text encoder {encoder})")
@@ -81,11 +77,12 @@ def pretrain(
 
     st = open_store(store)
     cfg = resolve_pretrain_config(PretrainConfig(
-        source=source, out=str(out), store=str(st.path), preset=preset, features=features, text_encoder=text_encoder,
+        source=source, out=str(out), store=str(st.path), preset=preset, features=features,
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
         diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
-        ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device))
+        ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device,
+        **({"text_encoder": text_encoder} if text_encoder else {})))
     check_global_batch(cfg.batch_size, nproc)
     if relaunch_under_torchrun(nproc, what="pretrain"):
         return

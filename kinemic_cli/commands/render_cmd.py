@@ -7,7 +7,6 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..motion.render import pick_clip_indices, render_clips
 from ._common import JsonOpt, StoreOpt, command, emit, open_store
 
 
@@ -24,6 +23,8 @@ def render(
     json_output: JsonOpt = False,
 ) -> None:
     """Render clips as stick figures with the skeleton's bones."""
+    from ..motion.render import pick_clip_indices, render_clips
+
     st = open_store(store)
     with st.collection(collection) as coll:
         pool = coll.split(split) if split else None

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from ..errors import KinemicError
-from ..store.export import FORMATS, export_collection
-from ..store.merge import merge_collections
 from ._common import JsonOpt, StoreOpt, command, emit, open_store
 
 app = typer.Typer(help="List, inspect, remove, merge and export collections of the motion store.", no_args_is_help=True)
@@ -109,6 +107,8 @@ def merge(
     json_output: JsonOpt = False,
 ) -> None:
     """Merge collections of one skeleton and class list into a new collection."""
+    from ..store.merge import merge_collections
+
     st = open_store(store)
     coll = merge_collections(st, sources, into, order=order, overwrite=overwrite)
     n = len(coll)
@@ -123,7 +123,7 @@ def merge(
 @command
 def export(
     name: Annotated[str, typer.Argument(help="Collection to export.")],
-    fmt: Annotated[str, typer.Option("--format", help=f"pyskl (annotation .pkl for pyskl/mmaction2) or npy (folder for `prepare --dataset custom`); one of {', '.join(FORMATS)}.")],
+    fmt: Annotated[str, typer.Option("--format", help="pyskl (annotation .pkl for pyskl/mmaction2) or npy (folder for `prepare --dataset custom`).")],
     out: Annotated[Path, typer.Option("--out", help="Output .pkl file (pyskl) or new folder (npy).")],
     split: Annotated[Optional[str], typer.Option("--split", help="Export only the clips of this split (e.g. xsub/train).")] = None,
     store: StoreOpt = None,
@@ -131,6 +131,8 @@ def export(
     json_output: JsonOpt = False,
 ) -> None:
     """Export a collection for pyskl/mmaction2 (--format pyskl) or as .npy clips + labels.csv (--format npy)."""
+    from ..store.export import export_collection
+
     st = open_store(store)
     with st.collection(name) as coll:
         report = export_collection(coll, fmt, out, split=split, overwrite=overwrite)

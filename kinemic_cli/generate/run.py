@@ -27,7 +27,7 @@ from .into_store import generate_into_store
 from .plan import length_batches, parse_shard, plan_generation, shard_plan
 from .sampler import DiffusionClipSampler, SamplingOptions
 
-__all__ = ["GenerateRequest", "run_generate", "read_counts_file"]
+__all__ = ["GenerateRequest", "run_generate", "read_counts_file", "real_beside_generated"]
 
 
 @dataclass
@@ -164,6 +164,38 @@ def _options(request: GenerateRequest) -> SamplingOptions:
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance))
 
 
+def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
+    """One generated clip of every class, each after a real shot of the same class when the shots are known.
+
+    What the GIF is for is seeing that the classes differ, and whether a generated class
+    moves like its real shots; the real clip is the first shot of the class (from the
+    few-shot split recorded in ``coll``), so the GIF never shows a test clip.
+    """
+    from ..motion.render import pick_clip_indices
+    from ..store.splits import FewShotSplit
+
+    fewshot = FewShotSplit.from_dict(coll.attrs.get("fewshot"))
+    real = store.collection(fewshot.collection) if fewshot and store.has(fewshot.collection) else None
+    shot_of: dict[str, int] = {}
+    if real is not None:
+        members = set(fewshot.sample_ids)
+        for i, sid in enumerate(real.sample_ids):
+            name = real.class_names[int(real.labels[i])]
+            if str(sid) in members and name not in shot_of:
+                shot_of[name] = i
+    clips, titles = [], []
+    for i in pick_clip_indices(coll.labels, per_class=1):
+        name = str(coll.class_names[int(coll.labels[i])])
+        if name in shot_of:
+            clips.append(real.frames(shot_of[name]))
+            titles.append(f"{name} (real)")
+        clips.append(coll.frames(i))
+        titles.append(f"{name} (generated)" if shot_of else name)
+    if real is not None:
+        real.close()
+    return clips, titles
+
+
 def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     """Plan, sample and store; returns the collection name, counts and timings."""
     started = time.perf_counter()
@@ -200,12 +232,11 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     result = {"collection": name, "store": str(store.path), "clips": len(coll), "planned": len(plan),
               "shard": f"{shard}/{shards}", "per_class": counts, "seconds": round(time.perf_counter() - started, 3)}
     if request.gif:
-        from ..motion.render import pick_clip_indices, render_clips_gif
+        from ..motion.render import render_clips_gif
 
-        # one clip of every class: what the GIF is for is seeing that the classes differ
-        show = pick_clip_indices(coll.labels, per_class=1)
-        render_clips_gif([coll.frames(i) for i in show], coll.skeleton, Path(request.gif),
-                         titles=[str(coll.class_names[int(coll.labels[i])]) for i in show], fps=coll.fps)
+        clips, titles = real_beside_generated(coll, store)
+        render_clips_gif(clips, coll.skeleton, Path(request.gif), titles=titles, fps=coll.fps,
+                         columns=4 if len(clips) > len(set(coll.labels.tolist())) else None)
         result["gif"] = request.gif
     coll.close()
     return result

@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 
 from ..models.global_batchnorm import convert_to_global_batchnorm
-from ..models.graph import make_stream
 from ..models.stgcn import STGCN, create_stgcn, stgcn_from_config
+from ..models.streams import make_stream
 from ..runtime.checkpoints import load_state, save_state
 from ..runtime.distributed import (
     DistContext,

@@ -14,9 +14,7 @@ utilities): three ``V x V`` matrices stacked as ``A[3, V, V]``:
 ``A[1]`` and ``A[2]`` are column-normalised (each source's outgoing weights sum to one,
 ``A @ D^-1``), which keeps feature magnitudes stable whatever a joint's degree.
 
-Streams (the inputs of multi-stream ST-GCN) work on ``(..., T, V, C)`` arrays or tensors:
-``joint`` is the positions, ``bone`` the child-minus-parent vectors (zero at the root),
-``joint-motion``/``bone-motion`` their frame differences (last frame zero).
+The input streams built from the same bone list are in :mod:`.streams`.
 """
 
 from __future__ import annotations
@@ -26,11 +24,7 @@ import numpy as np
 from ..errors import KinemicError
 from ..skeletons import Skeleton
 
-__all__ = ["SkeletonGraph", "STREAMS", "make_stream"]
-
-#: Input streams of the recogniser (:func:`make_stream`).  This module imports no torch, so
-#: the CLI can name the streams in its help cheaply.
-STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
+__all__ = ["SkeletonGraph"]
 
 
 class SkeletonGraph:
@@ -69,41 +63,13 @@ class SkeletonGraph:
         return np.stack([np.eye(v), _normalise_columns(inward), _normalise_columns(outward)]).astype(np.float32)
 
     def tensor(self):
-        """``A`` as a torch tensor (torch is imported here only, see :data:`STREAMS`)."""
+        """``A`` as a torch tensor."""
         import torch
 
         return torch.from_numpy(self.A.copy())
-
-    def bone_parents(self) -> np.ndarray:
-        """Per-joint parent index with the root pointing to itself (bone = x - x[parents])."""
-        parents = np.array(self.skeleton.parents, dtype=np.int64)
-        parents[parents < 0] = np.flatnonzero(parents < 0)
-        return parents
 
 
 def _normalise_columns(adjacency: np.ndarray) -> np.ndarray:
     degree = adjacency.sum(axis=0)
     inv = np.where(degree > 0, 1.0 / np.maximum(degree, 1e-12), 0.0)
     return adjacency * inv[None, :]
-
-
-def make_stream(x, skeleton: Skeleton, stream: str):
-    """One input stream of ``x`` shaped ``(..., T, V, C)`` (numpy or torch; same type back).
-
-    For 2D skeletons with a score channel the score is kept as is (bone/motion apply to
-    the coordinates only), so every stream has the same channel count.
-    """
-    if stream not in STREAMS:
-        raise KinemicError(f"--stream {stream!r}: expected one of {', '.join(STREAMS)}")
-    if stream == "joint":
-        return x
-    coords = x.shape[-1] - 1 if skeleton.is_2d else x.shape[-1]
-    parents = SkeletonGraph(skeleton).bone_parents()
-    out = np.array(x, copy=True) if isinstance(x, np.ndarray) else x.clone()
-    if stream.startswith("bone"):
-        out[..., :coords] = x[..., :coords] - x[..., parents, :coords]
-    if stream.endswith("motion"):
-        moved = out[..., 1:, :, :coords] - out[..., :-1, :, :coords]
-        out[..., :-1, :, :coords] = moved
-        out[..., -1, :, :coords] = 0
-    return out

@@ -33,7 +33,9 @@ class MetricsLog:
         self._writer = csv.writer(self._file)
 
     def log(self, step: int, values: dict[str, float]) -> None:
+        """One row, flushed at once: ``metrics.csv`` can be followed (``tail -f``, a plot) while training runs."""
         self._writer.writerow([step] + [repr(float(values.get(c, 0.0))) for c in self.columns[1:]])
+        self._file.flush()
 
     def flush(self) -> None:
         self._file.flush()
