@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import run_kinemic
-from har_support import CLASS_NAMES, write_har_store, write_synthetic
+from har_support import CLASS_NAMES, stamp_of_shots, write_har_store, write_synthetic
 
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.evaluate.evaluator import ensure_evaluator, generative_metrics
 from kinemic_cli.evaluate.report import build_report
+from kinemic_cli.evaluate.scorecard import scorecard
 from kinemic_cli.har.run import HarRunConfig, run_train_har
 from kinemic_cli.har.train import TrainConfig
 
@@ -93,6 +95,40 @@ def test_report_builds_the_table_with_plots(world, tmp_path):
     assert rows[1]["generative"]["fid"] == pytest.approx(report["rows"][1]["generative"]["fid"], rel=1e-6)
     proc = run_kinemic("evaluate", "--synthetic", "noisy", "--dataset", "toy", "--store", str(store.path),
                        "--evaluator", str(root / "evaluator"), "--json")
-    assert json.loads(proc.stdout)["generative"][0]["synthetic"] == "noisy"
-    bad = run_kinemic("evaluate", "--synthetic", "noisy", "--dataset", "toy", "--store", str(store.path), check=False)
-    assert bad.returncode == 1 and "--evaluator" in bad.stderr
+    card = json.loads(proc.stdout)["scorecards"][0]
+    assert card["synthetic"] == "noisy" and card["overall"]["fid"] > 0 and card["overall"]["evaluator_accuracy"] >= 0
+    speeds_only = run_kinemic("evaluate", "--synthetic", "noisy", "--dataset", "toy", "--store", str(store.path))
+    assert "speed ratio" in speeds_only.stdout and "evaluator" not in speeds_only.stdout
+
+
+def _copy(store, name, indices, *, frozen=False):
+    with store.collection("toy") as real:
+        writer = store.writer(name, skeleton=real.skeleton, fps=real.fps, class_names=real.class_names, kind="har",
+                              persons=1, attrs={"fewshot": stamp_of_shots(store, 3)})
+        for i in indices:
+            clip = real.clip(int(i))
+            if frozen:
+                clip.frames = np.repeat(clip.frames[:1], clip.length, axis=0)
+            clip.splits = ()
+            writer.add(clip)
+        writer.commit({"command": "test"})
+
+
+def test_scorecard_of_a_copy_of_the_real_clips_is_the_real_reference(world):
+    _, store, evaluator = world
+    with store.collection("toy") as real:
+        train, test = real.split("xsub/train"), real.split("xsub/val")
+    _copy(store, "copy-train", train)
+    _copy(store, "copy-test", test)
+    _copy(store, "frozen", train[:8], frozen=True)
+    card = scorecard(store, "copy-train")
+    assert card["real"] == "toy" and card["fewshot_split"] == "fewshot/k3-s42/train"
+    for row in card["per_class"].values():
+        assert row["speed_ratio"] == pytest.approx(1.0, abs=1e-12) and row["speed"] > 0
+    assert card["overall"]["classes_within_0.8_1.2"] == 4
+    test_card = scorecard(store, "copy-test", evaluator=evaluator)
+    ref = test_card["overall"]
+    assert ref["evaluator_accuracy"] == pytest.approx(ref["evaluator_accuracy_real_reference"], abs=1e-12)
+    assert abs(ref["fid"]) < 1e-6  # the same clips as the real test set
+    frozen = scorecard(store, "frozen")
+    assert all(row["speed"] == 0.0 and row["speed_ratio"] == 0.0 for row in frozen["per_class"].values())

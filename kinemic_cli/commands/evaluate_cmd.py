@@ -42,18 +42,45 @@ def _report_view(report: dict):
     return human
 
 
-def _generative_view(result: dict):
+def _pct(value) -> str:
+    return "" if value is None else f"{100 * value:.0f}"
+
+
+def _scorecard_view(card: dict):
     def human(console) -> None:
-        ref = result["reference"]
-        table = Table(title=f"{result['synthetic']}: {result['clips']} clips vs real test ({ref['test_clips']} clips)")
-        table.add_column("metric")
-        table.add_column("synthetic", justify="right")
-        table.add_column("real reference", justify="right")
-        table.add_row("FID", f"{result['fid']:.3f}", f"{ref['fid_train_vs_test']:.3f} (train vs test)")
-        table.add_row("diversity", f"{result['diversity']:.3f}", f"{ref['diversity_test']:.3f}")
-        table.add_row("multimodality", f"{result['multimodality']:.3f}", f"{ref['multimodality_test']:.3f}")
-        table.add_row("recognition accuracy %", f"{100 * result['accuracy']:.1f}", f"{100 * ref['accuracy_test']:.1f}")
+        o = card["overall"]
+        has_judge, has_eval = o["judge_accuracy"] is not None, o["evaluator_accuracy"] is not None
+        table = Table(title=f"scorecard of {card['synthetic']} ({o['clips']} clips; real: {card['real']}, "
+                            f"shots: {card['fewshot_split'] or '?'})", title_justify="left")
+        table.add_column("class")
+        table.add_column("clips", justify="right")
+        table.add_column("speed", justify="right")
+        table.add_column("ratio", justify="right")
+        table.add_column("vs shots", justify="right")
+        if has_judge:
+            table.add_column("judge %", justify="right")
+        if has_eval:
+            table.add_column("eval %", justify="right")
+            table.add_column("eval reads it as")
+        for name, r in card["per_class"].items():
+            cells = [name, str(r["clips"]), f"{r['speed']:.3f}", f"{r['speed_ratio']:.2f}", f"{r['speed_ratio_shots']:.2f}"]
+            if has_judge:
+                cells.append(_pct(r.get("judge_accuracy")))
+            if has_eval:
+                cells.append(_pct(r.get("evaluator_accuracy")))
+                cells.append(", ".join(f"{c['class']} {c['clips']}" for c in r.get("evaluator_read_as", [])))
+            table.add_row(*cells)
         console.print(table)
+        line = (f"speed ratio (generated / real training clips): mean {o['speed_ratio_mean']:.2f}, "
+                f"min {o['speed_ratio_min']:.2f}, max {o['speed_ratio_max']:.2f}; "
+                f"{o['classes_within_0.8_1.2']}/{o['classes']} classes within 0.8-1.2")
+        if has_judge:
+            line += f"; judge {_pct(o['judge_accuracy'])} %"
+        if has_eval:
+            line += (f"; evaluator {_pct(o['evaluator_accuracy'])} % (real test clips: "
+                     f"{_pct(o['evaluator_accuracy_real_reference'])} %); FID {o['fid']:.2f} (real train vs test "
+                     f"{o['fid_real_reference']:.2f}); diversity {o['diversity']:.2f} (real {o['diversity_real_reference']:.2f})")
+        console.print(line, highlight=False)
     return human
 
 
@@ -67,6 +94,7 @@ def evaluate(
     synthetic: Annotated[Optional[List[str]], typer.Option("--synthetic", help="Synthetic collection(s) to score with the evaluator (repeat or comma-separate).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset whose real clips train the evaluator (default: the runs' collection).")] = None,
     evaluator: Annotated[Optional[Path], typer.Option("--evaluator", help="Evaluator run folder; trained on all real training clips if it has none.")] = None,
+    judge: Annotated[Optional[Path], typer.Option("--judge", help="With --synthetic: a train-har run of the same shots (e.g. --train augment) whose recognition of the generated clips the scorecard reports.")] = None,
     labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated row labels, one per run.")] = None,
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "kinemic evaluation",
     protocol: ProtocolOpt = None,
@@ -85,14 +113,16 @@ def evaluate(
 
     `kinemic evaluate RUN... --out DIR` writes the table of the runs (the uplift table when the runs are the
     settings real / augment / mixed / gt); with `--evaluator` each run's synthetic collection also gets FID,
-    diversity, multimodality and recognition accuracy.  `kinemic evaluate --synthetic COLL --dataset demo
-    --evaluator runs/evaluator` scores synthetic collections alone.
+    diversity, multimodality and recognition accuracy.  `kinemic evaluate --synthetic COLL [--judge RUN]
+    [--evaluator DIR]` prints the generator scorecard in minutes: per class, the speed of the generated clips
+    against real ones, how many the shots' recogniser (--judge) and the all-real evaluator recognise, what they
+    are confused with, and FID / diversity.
     """
     run_folders = list(runs or [])
     synth = _split_list(synthetic)
     if not run_folders and not synth:
         raise KinemicError("nothing to evaluate: give train-har run folders and/or --synthetic COLLECTION")
-    from ..evaluate.evaluator import ensure_evaluator, generative_metrics
+    from ..evaluate.evaluator import ensure_evaluator
     from ..evaluate.report import build_report, load_run
     from ..har.train import TrainConfig
     from ..runtime.atomic import atomic_write_text
@@ -102,9 +132,7 @@ def evaluate(
     name = collection or dataset or (load_run(run_folders[0])["collection"] if run_folders else None)
     st = open_store(store)
     ev = None
-    if evaluator is not None or synth:
-        if evaluator is None:
-            raise KinemicError("--synthetic needs --evaluator FOLDER (the evaluator ST-GCN is cached there)")
+    if evaluator is not None:
         if not name:
             raise KinemicError("--dataset is required to train or check the evaluator")
         cfg = TrainConfig(model=evaluator_model, epochs=evaluator_epochs, clip_len=clip_len, device=device)
@@ -115,12 +143,17 @@ def evaluate(
         report = build_report(run_folders, out, labels=_split_list([labels]) if labels else None, evaluator=ev,
                               store=st, seed=seed, title=title)
         return emit(report, json_output, _report_view(report))
-    results = [generative_metrics(ev, st, coll, seed=seed) for coll in synth]
+    from ..evaluate.scorecard import scorecard
+    from ..generate.filter import load_judge
+
+    the_judge = load_judge(judge, device=device) if judge is not None else None
+    cards = [scorecard(st, coll, real=collection or dataset, protocol=protocol, evaluator=ev, judge=the_judge,
+                       seed=seed) for coll in synth]
     if out is not None:
         import json
-        for r in results:
-            atomic_write_text(out / f"generative-{r['synthetic']}.json", json.dumps(r, indent=1))
+        for card in cards:
+            atomic_write_text(out / f"scorecard-{card['synthetic']}.json", json.dumps(card, indent=1))
     if json_output:
-        return emit({"generative": results}, True)
-    for r in results:
-        emit(r, False, _generative_view(r))
+        return emit({"scorecards": cards}, True)
+    for card in cards:
+        emit(card, False, _scorecard_view(card))
