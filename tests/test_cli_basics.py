@@ -147,3 +147,14 @@ def test_per_class_picks_every_class_and_titles_wrap():
     assert len(lines) > 1 and all(len(line) <= (220 - 8) // 6 for line in lines)
     assert wrap_title("word " * 40, 120)[-1].endswith("...") and len(wrap_title("word " * 40, 120)) == 3
     assert " ".join(lines) == "a person waves with the right hand above the head"
+
+
+def test_openmp_waits_passively_beside_busy_work_and_the_user_wins():
+    from kinemic_cli.runtime.threads import configure_cpu_threads
+
+    env = {}
+    assert configure_cpu_threads(env, busy=1.0) == {"OMP_WAIT_POLICY": "PASSIVE"} and env["OMP_WAIT_POLICY"] == "PASSIVE"
+    env = {}
+    assert configure_cpu_threads(env, busy=0.1) == {} and env == {}  # idle: OpenMP's fast spinning default
+    env = {"OMP_WAIT_POLICY": "ACTIVE"}
+    assert configure_cpu_threads(env, busy=2.0) == {} and env == {"OMP_WAIT_POLICY": "ACTIVE"}

@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from ..errors import KinemicError
+from ..runtime.threads import configure_cpu_threads
 from . import (
     adapt_cmd,
     evaluate_cmd,
@@ -94,12 +95,18 @@ def _usage_error_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
+#: commands whose work is torch/OpenMP-bound (their thread behaviour is chosen for the machine's load)
+COMPUTING_COMMANDS = ("pretrain", "adapt", "generate", "train-har", "evaluate", "filter")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: usage errors are one line (one JSON object too under ``--json``), rc 2."""
     args, debug = _split_global_flags(list(sys.argv[1:] if argv is None else argv))
     if debug:
         os.environ["KINEMIC_DEBUG"] = "1"
         sys.argv = [sys.argv[0], *args]  # what a torchrun relaunch re-reads
+    if args and args[0] in COMPUTING_COMMANDS and not {"-h", "--help"} & set(args):
+        configure_cpu_threads()  # before torch loads: OpenMP reads its settings once
     try:
         code = app(args=args, prog_name="kinemic", standalone_mode=False)
     except _usage_error_classes() as exc:
