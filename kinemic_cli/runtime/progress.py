@@ -12,14 +12,9 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, TypeVar
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Column
+from rich.text import Text
 
 __all__ = ["progress_enabled", "track", "progress_task", "ProgressTask"]
 
@@ -37,16 +32,33 @@ def progress_enabled(enabled: bool) -> Iterator[None]:
         _ENABLED.reset(token)
 
 
-def _progress() -> Progress:
+class SecondsPerStepColumn(ProgressColumn):
+    """``1.23 s/step`` (or ``45 ms/step``) from rich's running speed estimate."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("- s/step", style="progress.data.speed")
+        seconds = 1.0 / speed
+        return Text(f"{seconds * 1000:.0f} ms/step" if seconds < 1 else f"{seconds:.2f} s/step",
+                    style="progress.data.speed")
+
+
+def _progress(console: Console | None = None, get_time=None) -> Progress:
+    """Steps, s/step and ETA first and never cut; the description and loss terms give way on narrow terminals."""
+    console = console or _stderr
     return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=_stderr,
+        TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=20)),
+        BarColumn(bar_width=12),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        SecondsPerStepColumn(table_column=Column(no_wrap=True)),
+        TextColumn("eta", table_column=Column(no_wrap=True)),
+        TimeRemainingColumn(table_column=Column(no_wrap=True)),
+        # what is left of the line (~20 characters at 80 columns) for the loss terms
+        TextColumn("{task.fields[info]}", table_column=Column(no_wrap=True, overflow="ellipsis",
+                                                               max_width=max(8, console.width - 62))),
+        console=console,
+        get_time=get_time,
         transient=False,
         disable=not _ENABLED.get(),
     )
