@@ -9,8 +9,14 @@
    primitive (real paraphrases the prior never saw), each generated at its window's length.
 3. Adherence = share of generated clips the classifier labels with the primitive the
    prompt names; the same for a prior of the same size with untrained (random) weights,
-   which should sit near 1 / #primitives.
-4. A GIF of six prompts (``--gif``) to look at.
+   which should sit near 1 / #primitives (``--no-untrained`` skips it).
+4. Speed ratio = mean joint speed of the generated clips of a primitive / that of the real
+   windows their prompts came from (the scorecard's speed,
+   :func:`kinemic_cli.evaluate.scorecard.mean_joint_speed`); a prior that under-animates
+   scores well below 1.  Reported per primitive and as the mean over primitives.
+5. A GIF of six prompts (``--gif``) to look at.
+
+``--guidance 1,2.5`` measures several guidance scales with one classifier.
 
 The numbers are results on the demo world, nothing more.
 """
@@ -59,11 +65,13 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--sampler", default="ddpm")
     p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--guidance", type=float, default=2.5)
+    p.add_argument("--guidance", default="2.5", help="one scale or a comma-separated list")
+    p.add_argument("--no-untrained", action="store_true", help="skip the untrained-prior reference")
     p.add_argument("--gif", default=None)
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args()
 
+    from kinemic_cli.evaluate.scorecard import mean_joint_speed
     from kinemic_cli.generate.plan import PlannedClip
     from kinemic_cli.generate.sampler import DiffusionClipSampler, SamplingOptions
     from kinemic_cli.har.data import ClipBank
@@ -92,17 +100,22 @@ def main() -> None:
     by_primitive = defaultdict(list)
     for clip, label, caption in zip(test_clips, test_labels, test_captions):
         if caption and len(by_primitive[label]) < args.prompts_per_primitive:
-            by_primitive[label].append((caption, len(clip)))
-    prompts = [(label, caption, length) for label in sorted(by_primitive) for caption, length in by_primitive[label]]
+            by_primitive[label].append((caption, len(clip), clip))
+    prompts = [(label, caption, length) for label in sorted(by_primitive) for caption, length, _ in by_primitive[label]]
+    real_speed = {label: np.mean([mean_joint_speed(c, skeleton, coll.fps) for _, _, c in items])
+                  for label, items in by_primitive.items()}
 
     prior = load_prior(args.prior)
     results = {}
-    for kind in ("trained", "untrained"):
+    runs = [("trained", float(g)) for g in str(args.guidance).split(",")]
+    if not args.no_untrained:
+        runs.append(("untrained", float(str(args.guidance).split(",")[0])))
+    for kind, guidance in runs:
         model = prior.model
         if kind == "untrained":
             torch.manual_seed(0)
             model = MotionDenoiser(prior.model.config).eval()
-        sampler = DiffusionClipSampler(model, prior, options=SamplingOptions(args.sampler, args.steps, args.guidance),
+        sampler = DiffusionClipSampler(model, prior, options=SamplingOptions(args.sampler, args.steps, guidance),
                                        skeleton=skeleton, fps=coll.fps, class_names=["prompt"])
         generated = []
         for k, (label, caption, length) in enumerate(prompts):
@@ -113,11 +126,18 @@ def main() -> None:
         hits = predicted == bank.labels
         per_primitive = {names[label]: float(hits[[i for i, p in enumerate(prompts) if p[0] == label]].mean())
                          for label in sorted(by_primitive)}
-        results[kind] = {"adherence": float(hits.mean()), "per_primitive": per_primitive}
-        print(f"{kind:9} prior: adherence {hits.mean():.1%} over {len(prompts)} prompts "
-              f"({len(by_primitive)} primitives; chance {1 / len(names):.1%})")
+        speeds = np.array([mean_joint_speed(g, skeleton, coll.fps) for g in generated])
+        ratio = {names[label]: float(speeds[[i for i, p in enumerate(prompts) if p[0] == label]].mean()
+                                     / max(real_speed[label], 1e-9)) for label in sorted(by_primitive)}
+        key = kind if len(runs) == 2 and kind == "untrained" else f"{kind} g{guidance:g}"
+        results[key] = {"guidance": guidance, "adherence": float(hits.mean()), "per_primitive": per_primitive,
+                        "speed_ratio": float(np.mean(list(ratio.values()))), "speed_ratio_per_primitive": ratio}
+        print(f"{kind:9} prior, guidance {guidance:g}: adherence {hits.mean():.1%} over {len(prompts)} prompts "
+              f"({len(by_primitive)} primitives; chance {1 / len(names):.1%}); speed ratio "
+              f"{np.mean(list(ratio.values())):.2f} (min {min(ratio.values()):.2f})")
         if kind == "trained":
-            print("  per primitive: " + ", ".join(f"{n} {v:.0%}" for n, v in per_primitive.items()))
+            print("  adherence per primitive: " + ", ".join(f"{n} {v:.0%}" for n, v in per_primitive.items()))
+            print("  speed ratio per primitive: " + ", ".join(f"{n} {v:.2f}" for n, v in ratio.items()))
             if args.gif:
                 from kinemic_cli.motion.render import render_clips_gif
 
@@ -126,7 +146,7 @@ def main() -> None:
                                  titles=[prompts[i][1][:22] for i in chosen], fps=coll.fps, columns=3)
                 print(f"  rendered {args.gif}")
     summary = {"prior": args.prior, "classifier_reference_accuracy": reference, "prompts": len(prompts),
-               "sampler": args.sampler, "guidance": args.guidance, **results,
+               "sampler": args.sampler, "results": results,
                "seconds": round(time.perf_counter() - started, 1)}
     if args.json:
         with open(args.json, "w") as f:

@@ -60,6 +60,23 @@ def test_loss_decreases_on_the_demo_corpus(pipeline, tmp_path):
     assert result.steps == 80
 
 
+def test_velocity_loss_is_logged_and_resumes_identically(pipeline, tmp_path):
+    store = MotionStore(pipeline["store"])
+    with progress_enabled(False):
+        run_pretraining(_config(tmp_path, "vel", lambda_vel=1.0), store=store)
+        run_pretraining(_config(tmp_path, "vel-parts", lambda_vel=1.0, max_steps=3), store=store)
+        run_pretraining(_config(tmp_path, "vel-parts", lambda_vel=1.0), store=store, resume=True)
+    rows = [line.split(",") for line in (tmp_path / "vel" / "metrics.csv").read_text().splitlines()]
+    assert rows[0] == ["step", "loss", "rec", "vel", "lr"]
+    for row in rows[1:]:
+        loss, rec, vel = (float(v) for v in row[1:4])
+        assert vel > 0 and loss == pytest.approx(rec + vel, rel=1e-5)
+    assert (tmp_path / "vel" / "metrics.csv").read_text() == (tmp_path / "vel-parts" / "metrics.csv").read_text()
+    with progress_enabled(False):
+        run_pretraining(_config(tmp_path, "novel"), store=store)
+    assert all(float(line.split(",")[3]) == 0.0 for line in (tmp_path / "novel" / "metrics.csv").read_text().splitlines()[1:])
+
+
 def test_refusals_are_one_line(pipeline, tmp_path):
     store = pipeline["store"]
     proc = run_kinemic("pretrain", "--source", "demo", "--out", str(tmp_path / "x"), "--store", store, check=False)

@@ -59,6 +59,7 @@ class AdaptConfig:
     lambda_rec: float = 1.0
     lambda_con: float = 1.0
     lambda_win: float = 1.0
+    lambda_vel: float = 0.0
     cfg_drop: float = 0.1
     lr: float | None = None
     weight_decay: float = 1e-5
@@ -98,7 +99,8 @@ def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
         (config.lr > 0, f"--lr must be positive, got {config.lr}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
         (config.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {config.checkpoint_every}"),
-        (min(config.lambda_rec, config.lambda_con, config.lambda_win) >= 0, "loss weights must not be negative"),
+        (min(config.lambda_rec, config.lambda_con, config.lambda_win, config.lambda_vel) >= 0,
+         "loss weights must not be negative"),
         ("{name}" in config.caption_template, "--caption-template must contain {name}"),
     ]
     for ok, message in checks:

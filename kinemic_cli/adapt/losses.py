@@ -43,10 +43,11 @@ from torch import nn
 
 from ..models.lora import LoRAAdapters, prior_pass
 from ..models.mic import EmbeddingMemoryBank, MICModule, soft_nearest_neighbour_loss
+from ..prior.losses import VelocityTerm, masked_mse_per_sample
 from ..runtime.distributed import DistContext, gather_rows
 from .windows import best_attention_windows, cut_windows, dynamic_window_weights
 
-__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective", "masked_mse_per_sample"]
+__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective"]
 
 AddNoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -82,13 +83,7 @@ class LossSwitches:
     lambda_con: float = 1.0
     lambda_win: float = 1.0
     cfg_drop: float = 0.1
-
-
-def masked_mse_per_sample(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``[B]``: mean squared error over each sample's real frames and all features."""
-    weight = mask.to(prediction.dtype)[..., None]
-    squared = ((prediction - target) ** 2 * weight).sum(dim=(1, 2))
-    return squared / (weight.sum(dim=(1, 2)) * prediction.shape[-1]).clamp(min=1.0)
+    lambda_vel: float = 0.0
 
 
 class AdaptObjective(nn.Module):
@@ -101,7 +96,8 @@ class AdaptObjective(nn.Module):
     def __init__(self, model: nn.Module, *, add_noise: AddNoise, num_timesteps: int, switches: LossSwitches,
                  lora: LoRAAdapters | None = None, mic: MICModule | None = None,
                  memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True,
-                 generator: torch.Generator | None = None, ctx: DistContext | None = None):
+                 generator: torch.Generator | None = None, ctx: DistContext | None = None,
+                 velocity: VelocityTerm | None = None):
         super().__init__()
         if mining and (mic is None or memory_bank is None):
             raise ValueError("KineMIC needs a MIC module and a memory bank")
@@ -109,6 +105,7 @@ class AdaptObjective(nn.Module):
         self.add_noise, self.num_timesteps = add_noise, int(num_timesteps)
         self.switches, self.mining = switches, mining
         self.generator, self.ctx = generator, ctx
+        self.velocity = velocity or VelocityTerm(None, None)
 
     def _draws(self, local: int, frames: int, feats: int, device: torch.device):
         """Timesteps, noise and keep flags for the global batch, sliced to this process's rows."""
@@ -137,10 +134,11 @@ class AdaptObjective(nn.Module):
         x0_hat, target_latents = self._student(self.add_noise(x, t, noise[:, :frames]), t, batch, mask,
                                                text_keep, action_keep)
         rec = masked_mse_per_sample(x0_hat, x, mask).mean()
+        vel = self.velocity(x0_hat, x, mask)
         zero = rec.new_zeros(())
-        terms = {"rec": rec, "con": zero, "win": zero, "window_weight": zero}
+        terms = {"rec": rec, "vel": vel, "con": zero, "win": zero, "window_weight": zero}
         if not self.mining:
-            terms["total"] = sw.lambda_rec * rec
+            terms["total"] = sw.lambda_rec * rec + sw.lambda_vel * vel
             return terms
 
         with prior_pass(self.model, self.lora):
@@ -172,5 +170,6 @@ class AdaptObjective(nn.Module):
                 weight = torch.ones_like(per_sample)
             terms["win"] = (weight * per_sample).mean()
             terms["window_weight"] = weight.mean()
-        terms["total"] = sw.lambda_rec * rec + sw.lambda_con * terms["con"] + sw.lambda_win * terms["win"]
+        terms["total"] = (sw.lambda_rec * rec + sw.lambda_vel * vel + sw.lambda_con * terms["con"]
+                          + sw.lambda_win * terms["win"])
         return terms

@@ -11,7 +11,7 @@ from ..skeletons import Skeleton
 
 __all__ = ["METRIC_COLUMNS", "render_mined_windows"]
 
-METRIC_COLUMNS = ("step", "total", "rec", "con", "win", "window_weight", "lr")
+METRIC_COLUMNS = ("step", "total", "rec", "vel", "con", "win", "window_weight", "lr")
 
 
 def render_mined_windows(path: Path, skeleton: Skeleton, clips: Sequence[np.ndarray], titles: Sequence[str], *,

@@ -29,6 +29,7 @@ import torch
 
 from ..errors import KinemicError
 from ..prior.bundle import Prior, load_prior
+from ..prior.losses import VelocityTerm
 from ..runtime.atomic import atomic_write_text
 from ..runtime.distributed import (
     DistContext,
@@ -172,8 +173,9 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
         memory_bank=student.memory_bank, mining=mining is not None,
         switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
-                              config.lambda_win, config.cfg_drop),
-        generator=randomness.shared, ctx=ctx)
+                              config.lambda_win, config.cfg_drop, config.lambda_vel),
+        generator=randomness.shared, ctx=ctx,
+        velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel))
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
     sampler = BatchSampler(
         shots, class_ids, class_text, batch_size=config.batch_size, rng=randomness.numpy, mining=mining,
@@ -205,7 +207,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         return {**_mean_terms(terms, ctx), "lr": config.lr}
 
     done = run.loop(step, start=start, max_steps=config.max_steps, checkpoint_every=config.checkpoint_every,
-                    randomness=randomness, columns=METRIC_COLUMNS, shown=("total", "rec", "con", "win"),
+                    randomness=randomness, columns=METRIC_COLUMNS, shown=("total", "rec", "vel", "con", "win"),
                     state_fn=lambda: {"student": student.training_state(), "optimizer": optimizer.state_dict()},
                     meta={"method": config.method})
 

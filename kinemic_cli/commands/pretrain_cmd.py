@@ -42,6 +42,7 @@ def pretrain(
     diffusion_steps: Annotated[int, typer.Option("--diffusion-steps", help="Diffusion steps of the cosine schedule.")] = 50,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Denoiser dropout (default: the preset's, 0.1). With 0, runs on any number of processes give the same numbers up to rounding.")] = None,
     cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping the text (classifier-free guidance).")] = 0.1,
+    lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss (feature and decoded-joint velocities, relative to the corpus's own; 0 = off).")] = 0.0,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
     grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
@@ -79,7 +80,7 @@ def pretrain(
     cfg = resolve_pretrain_config(PretrainConfig(
         source=source, out=str(out), store=str(st.path), preset=preset, features=features,
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
-        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lr=lr, weight_decay=weight_decay,
+        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
         ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device,
         **({"text_encoder": text_encoder} if text_encoder else {})))

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..errors import KinemicError
+from .losses import masked_mse_per_sample
 
 __all__ = [
     "CosineSchedule",
@@ -170,9 +171,7 @@ def diffusion_loss(model: Callable[..., torch.Tensor], schedule: CosineSchedule,
     makes the loss of a batch the mean of its parts' losses.
     """
     prediction = model(schedule.add_noise(x0, t, noise), t, mask=mask, **condition)
-    weight = mask.to(x0.dtype)[..., None]
-    per_sample = ((prediction - x0) ** 2 * weight).sum(dim=(1, 2)) / (weight.sum(dim=(1, 2)) * x0.shape[-1]).clamp(min=1.0)
-    return per_sample.mean()
+    return masked_mse_per_sample(prediction, x0, mask).mean()
 
 
 def guided_x0(model: Callable[..., torch.Tensor], x: torch.Tensor, t: torch.Tensor, *, text: torch.Tensor | None,

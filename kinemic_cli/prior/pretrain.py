@@ -42,13 +42,14 @@ from ..runtime.training_rng import TrainingRandomness
 from ..store import MotionStore
 from ..text import DEFAULT_TEXT_ENCODER, load_text_encoder
 from .bundle import Prior, save_prior
-from .diffusion import CosineSchedule, diffusion_loss
+from .diffusion import CosineSchedule
 from .ema import WeightAverage
+from .losses import VelocityTerm, masked_mse_per_sample
 from .pretrain_data import ClipFeatureBank, captioned_windows, draw_batch, fit_normaliser
 
 __all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
 
-COLUMNS = ("step", "loss", "lr")
+COLUMNS = ("step", "loss", "rec", "vel", "lr")
 #: Per-preset training defaults (``--lr`` / ``--max-steps`` / ``--batch-size`` override).
 PRESET_TRAINING: dict[str, dict[str, float]] = {
     "tiny": {"lr": 1e-3, "max_steps": 300, "batch_size": 32},
@@ -75,6 +76,7 @@ class PretrainConfig:
     diffusion_steps: int = 50
     dropout: float | None = None
     cfg_drop: float = 0.1
+    lambda_vel: float = 0.0
     lr: float | None = None
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -121,6 +123,7 @@ def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
         (config.max_frames >= config.min_frames >= 2, "--max-frames must be at least --min-frames (>= 2)"),
         (config.diffusion_steps >= 2, f"--diffusion-steps must be at least 2, got {config.diffusion_steps}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
+        (config.lambda_vel >= 0, f"--lambda-vel must not be negative, got {config.lambda_vel}"),
         (config.dropout is None or 0.0 <= config.dropout < 1.0, f"--dropout must be in [0, 1), got {config.dropout}"),
         (0.0 <= config.ema_decay < 1.0, f"--ema-decay must be in [0, 1), got {config.ema_decay}"),
         (config.long_windows in ("crop", "skip"), f"--long-windows must be crop or skip, got {config.long_windows!r}"),
@@ -130,6 +133,11 @@ def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
         if not ok:
             raise KinemicError(message)
     return config
+
+
+def _spread(clips: np.ndarray, most: int) -> np.ndarray:
+    """At most ``most`` clips spread evenly over ``clips`` (a deterministic sample for statistics)."""
+    return clips[:: max(1, len(clips) // most)][:most]
 
 
 def _learning_rate(config: PretrainConfig, step: int) -> float:
@@ -170,6 +178,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
                               max_frames=config.max_frames if config.long_windows == "skip" else None)
     bank = ClipFeatureBank(source, features, clips)
     normaliser = fit_normaliser(bank, clips)
+    velocity = VelocityTerm.for_clips([normaliser.normalise(bank.get(int(c))) for c in _spread(clips, 400)],
+                                      features, normaliser, config.lambda_vel)
     encoder = load_text_encoder(config.text_encoder, device="cpu").use_store_cache(store)
     text_table = encoder.encode(items.texts)
 
@@ -205,8 +215,12 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         noise = torch.randn(config.batch_size, x.shape[1], x.shape[2], generator=shared)
         keep = torch.rand(config.batch_size, generator=shared) >= config.cfg_drop
         rows = slice(ctx.rank, config.batch_size, ctx.world_size)
-        loss = diffusion_loss(trained, schedule, x, mask, t[rows].to(ctx.device), noise[rows].to(ctx.device),
-                              text=text, text_keep=keep[rows].to(ctx.device))
+        t_rows = t[rows].to(ctx.device)
+        prediction = trained(schedule.add_noise(x, t_rows, noise[rows].to(ctx.device)), t_rows, mask=mask, text=text,
+                             text_keep=keep[rows].to(ctx.device))
+        rec = masked_mse_per_sample(prediction, x, mask).mean()
+        vel = velocity(prediction, x, mask)
+        loss = rec + config.lambda_vel * vel
         lr = _learning_rate(config, index)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -215,7 +229,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         average.update(model)
-        return {"loss": float(all_reduce_mean(loss.detach(), ctx)), "lr": lr}
+        logged = all_reduce_mean(torch.stack([loss.detach(), rec.detach(), vel.detach()]), ctx).tolist()
+        return {"loss": logged[0], "rec": logged[1], "vel": logged[2], "lr": lr}
 
     done = run.loop(step, start=start, max_steps=config.max_steps, checkpoint_every=config.checkpoint_every,
                     randomness=randomness, columns=COLUMNS, shown=("loss",),
