@@ -6,12 +6,15 @@ so a typo in ``--classes`` never costs a pass over 100,000 files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import PrepareRequest
 
-__all__ = ["norm_name", "select_classes", "check_persons", "refuse_skeleton_options", "int_option", "workers_of"]
+__all__ = ["norm_name", "select_classes", "check_persons", "refuse_skeleton_options", "int_option", "workers_of",
+           "inside_root", "unexpected"]
 
 
 def norm_name(name: str) -> str:
@@ -81,3 +84,29 @@ def workers_of(request: PrepareRequest) -> int:
     if workers < 1:
         raise KinemicError(f"--workers must be at least 1, got {workers}")
     return workers
+
+
+def unexpected(path: str, exc: BaseException):
+    """A file that broke a reader in a way nobody foresaw costs that file, never the run (reported)."""
+    from kinemic_cli.plugins import SkippedItem
+
+    return SkippedItem(str(path), "unreadable", f"{type(exc).__name__}: {str(exc)[:100]}")
+
+
+def inside_root(root: Path, relative: str, *, suffix: str = "") -> Path | None:
+    """``root / relative + suffix`` when it stays inside ``root``; None for ``../x``, absolute paths, NUL bytes.
+
+    Names read from a release's own files (side-file keys, split lists, ``labels.csv``)
+    are data, not permission to open any file on the machine.
+    """
+    text = str(relative)
+    if not text or "\0" in text or os.path.isabs(text) or "\\" in text:
+        return None
+    candidate = Path(root) / f"{text}{suffix}"
+    try:
+        resolved, base = candidate.resolve(), Path(root).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if resolved != base and base not in resolved.parents:
+        return None
+    return candidate

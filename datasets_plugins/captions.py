@@ -32,12 +32,19 @@ def exact_frame(seconds: float, fps: float) -> int:
     return math.floor(seconds * fps + 1e-6)
 
 
-def _tag(text: str) -> float:
+#: a time tag past this (about 11 days) is not a time in a motion clip (1e999 would overflow frames)
+MAX_SECONDS = 1e6
+
+
+def _tag(text: str) -> float | None:
+    """A time tag in seconds; 0.0 when absent or not a number (a whole-clip caption), None when absurd."""
     try:
         value = float(text)
     except ValueError:
         return 0.0
-    return 0.0 if math.isnan(value) else value
+    if math.isnan(value):
+        return 0.0
+    return value if -MAX_SECONDS <= value <= MAX_SECONDS else None
 
 
 def parse_caption_lines(text: str, *, length: int, fps: float,
@@ -53,6 +60,12 @@ def parse_caption_lines(text: str, *, length: int, fps: float,
             notes.append(f"line {number}: no caption text")
             continue
         start, end = (_tag(parts[2]), _tag(parts[3])) if len(parts) >= 4 else (0.0, 0.0)
+        if start is None or end is None:
+            notes.append(f"line {number}: time tags {parts[2][:20]!r}-{parts[3][:20]!r} out of range")
+            continue
+        if "\0" in caption:
+            notes.append(f"line {number}: a NUL byte in the caption")
+            continue
         if start == 0.0 and end == 0.0:
             captions.append(Caption(caption))
             continue

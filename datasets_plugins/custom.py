@@ -32,7 +32,7 @@ from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import Skeleton, get_skeleton, list_skeletons, skeleton_from_yaml
 
-from ._common import select_classes
+from ._common import select_classes, unexpected
 from .captions import exact_frame, parse_caption_lines
 from .custom_index import ClipRow, CustomIndex, read_index
 from .npy_files import NpyFileError, load_npy, npy_header
@@ -108,7 +108,10 @@ class CustomAdapter(DatasetAdapter):
         if request.limit is not None:
             rows = rows[: max(0, int(request.limit))]
         persons = _persons(request, rows)
-        attrs = dict(index.settings.get("attrs") or {})
+        attrs = index.settings.get("attrs") or {}
+        if not isinstance(attrs, dict):
+            raise KinemicError(f"{root / 'dataset.json'}: attrs must be a JSON object, got {type(attrs).__name__}")
+        attrs = dict(attrs)
         attrs.setdefault("protocols", sorted({s.rsplit("/", 1)[0] for r in rows for s in r.splits if "/" in s}))
         class_names = [index.class_names[k] for k in chosen] if index.kind == "har" else list(index.class_names)
         info = DatasetInfo(skeleton=skeleton, fps=_fps(request, index.settings, skeleton), class_names=class_names,
@@ -134,6 +137,8 @@ class _ClipReader:
                 yield self._clip(row)
             except NpyFileError as exc:
                 yield SkippedItem(exc.path, exc.reason, exc.detail)
+            except Exception as exc:  # noqa: BLE001 - a reader bug costs this file, not the run
+                yield unexpected(str(row.path), exc)
 
     def _frames(self, row: ClipRow) -> np.ndarray:
         x = load_npy(row.path)

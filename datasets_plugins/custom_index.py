@@ -21,15 +21,20 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kinemic_cli.clip import SkippedItem
 from kinemic_cli.errors import KinemicError
 
+from ._common import inside_root
+
 __all__ = ["ClipRow", "CustomIndex", "read_index", "META_COLUMNS"]
 
 META_COLUMNS = ("subject", "camera", "setup", "replication")
+#: an extra column becomes an HDF5 dataset name and a Clip.extra key
+_EXTRA_NAME = re.compile(r"^(?!sample_id$)[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _KNOWN = ("file", "label", *META_COLUMNS, "caption", "split")
 
 
@@ -116,7 +121,7 @@ def read_index(root: Path) -> CustomIndex:
         rows = [ClipRow(p, _sample_id(str(p.relative_to(root).as_posix())), "") for p in files]
         return CustomIndex(rows, [], _class_order([], root) if (root / "classes.txt").is_file() else [], "t2m", settings)
     try:
-        with open(csv_path, newline="", encoding="utf-8") as f:
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:  # -sig: spreadsheets write a BOM
             reader = csv.DictReader(f)
             columns = list(reader.fieldnames or [])
             records = list(reader)
@@ -131,15 +136,30 @@ def read_index(root: Path) -> CustomIndex:
     names = _class_order([(r.get("label") or "").strip() for r in records if (r.get("label") or "").strip()], root)
     known = set(names)
     declared = settings.get("extra_types") or {}
+    if not isinstance(declared, dict):
+        raise KinemicError(f"{root / 'dataset.json'}: extra_types must map column names to int, float or str")
+    for c in columns:
+        if c not in _KNOWN and not _EXTRA_NAME.match(c or ""):
+            raise KinemicError(f"{csv_path}: column {str(c)[:40]!r} cannot be a per-clip field (letters, digits and _, "
+                               "not starting with a digit; not sample_id)")
     extras = {c: _typed(c, [(r.get(c) or "") for r in records], declared.get(c)) for c in columns if c not in _KNOWN}
     rows: list[ClipRow] = []
     problems: list[SkippedItem] = []
+    seen: dict[str, int] = {}
     for line, record in enumerate(records, start=2):
         file = (record.get("file") or "").strip()
         where = f"{csv_path}:{line}"
         if not file:
             problems.append(SkippedItem(where, "no file", "empty 'file' cell"))
             continue
+        path = inside_root(root, file)
+        if path is None:
+            problems.append(SkippedItem(where, "bad file name", f"{file[:60]!r} is not a file inside {root}"))
+            continue
+        if file in seen:
+            problems.append(SkippedItem(where, "listed twice", f"{file[:60]!r} is already on line {seen[file]}"))
+            continue
+        seen[file] = line
         label = (record.get("label") or "").strip()
         if kind == "har" and not label:
             problems.append(SkippedItem(str(root / file), "no label", f"labels.csv line {line} has no label"))
@@ -154,6 +174,6 @@ def read_index(root: Path) -> CustomIndex:
             problems.append(SkippedItem(str(root / file), "bad metadata", f"labels.csv line {line}: {exc}"))
             continue
         splits = tuple(s.strip() for s in (record.get("split") or "").split(";") if s.strip())
-        rows.append(ClipRow(root / file, _sample_id(file), label, meta, (record.get("caption") or "").strip(), splits,
+        rows.append(ClipRow(path, _sample_id(file), label, meta, (record.get("caption") or "").strip(), splits,
                             extra))
     return CustomIndex(rows, problems, names, kind, settings)

@@ -32,7 +32,7 @@ from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import SMPL22
 
-from ._common import check_persons, refuse_skeleton_options
+from ._common import check_persons, refuse_skeleton_options, unexpected
 from .captions import parse_caption_lines
 from .npy_files import NpyFileError, load_npy
 
@@ -43,8 +43,27 @@ FEATURES = 263
 SPLITS = ("train", "val", "test")
 
 
-def _read_list(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+def _read_list(path: Path, warnings: list[str]) -> list[str]:
+    """Motion ids of a split list; a line that is not UTF-8 or not a plain file name is left out with a warning."""
+    ids = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError:
+            warnings.append(f"{path}: line {number} is not UTF-8 text; ignored")
+            continue
+        if not line:
+            continue
+        if not _plain_id(line):
+            warnings.append(f"{path}: line {number} ({line[:40]!r}) is not a motion id; ignored")
+            continue
+        ids.append(line)
+    return ids
+
+
+def _plain_id(sid: str) -> bool:
+    """A motion id names a file inside the release's folders: no path parts, no NUL."""
+    return bool(sid) and sid not in (".", "..") and not any(c in sid for c in "/\\\0") and not sid.startswith(".")
 
 
 class HumanML3DAdapter(DatasetAdapter):
@@ -67,7 +86,7 @@ class HumanML3DAdapter(DatasetAdapter):
         split_of: dict[str, list[str]] = {}
         for split in SPLITS:
             if (root / f"{split}.txt").is_file():
-                for sid in _read_list(root / f"{split}.txt"):
+                for sid in _read_list(root / f"{split}.txt", warnings):
                     split_of.setdefault(sid, []).append(split)
         on_disk = {p.stem for p in (root / "new_joint_vecs").glob("*.npy")}
         excluded: Counter = Counter()
@@ -97,8 +116,10 @@ class HumanML3DAdapter(DatasetAdapter):
     @staticmethod
     def _items(root: Path, ids: list[str], split_of: dict[str, list[str]], warnings: list[str]) -> Iterator[Clip | SkippedItem]:
         for sid in ids:
-            item = _read_motion(root, sid, tuple(split_of.get(sid, ())), warnings)
-            yield item
+            try:
+                yield _read_motion(root, sid, tuple(split_of.get(sid, ())), warnings)
+            except Exception as exc:  # noqa: BLE001 - a reader bug costs this motion, not the run
+                yield unexpected(str(root / "new_joints" / f"{sid}.npy"), exc)
 
 
 def _read_motion(root: Path, sid: str, splits: tuple[str, ...], warnings: list[str]) -> Clip | SkippedItem:

@@ -30,7 +30,7 @@ from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import OPENPOSE18
 
-from ._common import check_persons, refuse_skeleton_options, select_classes, workers_of
+from ._common import check_persons, inside_root, refuse_skeleton_options, select_classes, unexpected, workers_of
 from ._parallel import ordered_map
 from .kinetics_parse import KineticsFileError, parse_kinetics
 
@@ -50,6 +50,11 @@ class KineticsTask:
     label_file: str
 
 
+#: class indices beyond this cannot be a real class table (Kinetics has 400 to 700 classes); a side
+#: file claiming one would make a class list of millions of names
+MAX_CLASSES = 100_000
+
+
 def read_label_file(path: Path) -> dict[str, dict]:
     """A side file ``{video_id: {has_skeleton, label, label_index}}``, checked entry by entry."""
     try:
@@ -58,12 +63,17 @@ def read_label_file(path: Path) -> dict[str, dict]:
         raise KinemicError(f"{path}: label file not found (the release has one per split)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise KinemicError(f"{path}: not a JSON label file ({str(exc).splitlines()[0][:80]})") from None
+    except RecursionError:
+        raise KinemicError(f"{path}: not a JSON label file (nested too deep)") from None
     if not isinstance(table, dict):
         raise KinemicError(f"{path}: a label file maps video ids to {{has_skeleton, label, label_index}}")
     for vid, entry in table.items():
         if (not isinstance(entry, dict) or not isinstance(entry.get("label_index"), int)
-                or not isinstance(entry.get("label"), str)):
-            raise KinemicError(f"{path}: entry {vid!r} lacks an integer label_index and a label")
+                or isinstance(entry.get("label_index"), bool) or not isinstance(entry.get("label"), str)):
+            raise KinemicError(f"{path}: entry {str(vid)[:60]!r} lacks an integer label_index and a label")
+        if not 0 <= entry["label_index"] < MAX_CLASSES:
+            raise KinemicError(f"{path}: entry {str(vid)[:60]!r} has label_index {str(entry['label_index'])[:30]}; "
+                               f"class indices lie in 0..{MAX_CLASSES - 1}")
     return table
 
 
@@ -79,6 +89,8 @@ def read_kinetics_file(task: KineticsTask, *, persons: int, frame_base: int | No
         parsed = parse_kinetics(raw, persons=persons, frame_base=frame_base)
     except KineticsFileError as exc:
         return SkippedItem(task.path, exc.reason, exc.detail), None
+    except Exception as exc:  # noqa: BLE001 - a reader bug costs this file, not the run
+        return unexpected(task.path, exc), None
     warning = None
     if parsed.label_index is not None and parsed.label_index != task.label_index:
         warning = (f"{task.path}: label_index {parsed.label_index} in the file, {task.label_index} in "
@@ -131,6 +143,7 @@ class KineticsAdapter(DatasetAdapter):
         label_of = {k: i for i, k in enumerate(chosen)}
         excluded: Counter = Counter()
         tasks: list[KineticsTask] = []
+        early: list[SkippedItem] = []
         for split in present:
             folder = root / f"kinetics_{split}"
             table = tables[split]
@@ -145,7 +158,12 @@ class KineticsAdapter(DatasetAdapter):
                     excluded["not in --classes"] += 1
                     continue
                 name = names[entry["label_index"]]
-                tasks.append(KineticsTask(str(folder / f"{vid}.json"), vid, label_of[entry["label_index"]],
+                path = inside_root(folder, vid, suffix=".json") if "/" not in str(vid) else None
+                if path is None:
+                    early.append(SkippedItem(f"kinetics_{split}_label.json", "bad video id",
+                                             f"{str(vid)[:60]!r} names a file outside kinetics_{split}/"))
+                    continue
+                tasks.append(KineticsTask(str(path), vid, label_of[entry["label_index"]],
                                           entry["label_index"], name, split, f"kinetics_{split}_label.json"))
         if request.limit is not None:
             tasks = tasks[: max(0, int(request.limit))]
@@ -161,11 +179,14 @@ class KineticsAdapter(DatasetAdapter):
             },
         )
         reader = functools.partial(read_kinetics_file, persons=persons, frame_base=frame_base)
-        return DatasetStream(info=info, total=len(tasks), items=self._items(reader, tasks, workers, warnings),
+        return DatasetStream(info=info, total=len(tasks) + len(early),
+                             items=self._items(reader, tasks, workers, warnings, early),
                              inputs=[str(root)], excluded=dict(excluded), warnings=warnings)
 
     @staticmethod
-    def _items(reader, tasks: list[KineticsTask], workers: int, warnings: list[str]) -> Iterator[Clip | SkippedItem]:
+    def _items(reader, tasks: list[KineticsTask], workers: int, warnings: list[str],
+               early: list[SkippedItem]) -> Iterator[Clip | SkippedItem]:
+        yield from early
         for item, warning in ordered_map(reader, tasks, workers):
             if warning is not None:
                 warnings.append(warning)

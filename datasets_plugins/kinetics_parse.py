@@ -24,7 +24,12 @@ import numpy as np
 
 __all__ = ["KineticsFileError", "KineticsFile", "parse_kinetics"]
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 JOINTS = 18
+#: frames a file may claim beyond the entries it holds (frame indices can skip empty frames, not
+#: jump to 1e11: a number like that would allocate until the machine runs out of memory)
+FRAME_SLACK = 1000
 
 
 class KineticsFileError(Exception):
@@ -48,7 +53,10 @@ def _entries(data: list) -> tuple[list[int], list, list, list[int]]:
             raise KineticsFileError("not a skeleton file", f"data[{k}] has no frame_index")
         index = frame["frame_index"]
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise KineticsFileError("not a skeleton file", f"data[{k}].frame_index is {index!r}")
+            raise KineticsFileError("not a skeleton file", f"data[{k}].frame_index is {str(index)[:40]}")
+        if index > len(data) + FRAME_SLACK:
+            raise KineticsFileError("bad frame index", f"data[{k}].frame_index {str(index)[:40]} in a file of "
+                                    f"{len(data)} frames")
         frame_index.append(index)
         people = frame.get("skeleton", [])
         if not isinstance(people, list):
@@ -65,6 +73,8 @@ def _entries(data: list) -> tuple[list[int], list, list, list[int]]:
 def _matrix(rows: list, width: int, what: str) -> np.ndarray:
     try:
         arr = np.array(rows, dtype=np.float64)
+    except OverflowError:
+        raise KineticsFileError("NaN", f"a {what} value too large for a float") from None
     except (ValueError, TypeError):
         lengths = {len(r) if isinstance(r, list) else -1 for r in rows}
         raise KineticsFileError("wrong joint count", f"{what} lists of lengths {sorted(lengths)}, expected {width}") from None
@@ -82,6 +92,8 @@ def parse_kinetics(raw: bytes, *, persons: int, frame_base: int | None = None) -
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise KineticsFileError("not a skeleton file", f"not JSON ({str(exc).splitlines()[0][:80]})") from None
+    except RecursionError:
+        raise KineticsFileError("not a skeleton file", "JSON nested too deep") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
         raise KineticsFileError("not a skeleton file", "no 'data' list at the top level")
     label_index = obj.get("label_index")
@@ -98,6 +110,8 @@ def parse_kinetics(raw: bytes, *, persons: int, frame_base: int | None = None) -
     score = _matrix(scores, JOINTS, "score")
     if not (np.isfinite(pose).all() and np.isfinite(score).all()):
         raise KineticsFileError("NaN", "non-finite pose or score values")
+    if max(np.abs(pose).max(), np.abs(score).max()) > FLOAT32_MAX:
+        raise KineticsFileError("NaN", "pose or score values beyond float32 (they would become inf)")
     if not score.any():
         raise KineticsFileError("empty", "every joint score is 0")
     frame_of = np.asarray(owner, dtype=np.int64) - base

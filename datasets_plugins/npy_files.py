@@ -24,6 +24,9 @@ class NpyFileError(Exception):
         self.path, self.reason, self.detail = str(path), reason, detail
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 @dataclass(frozen=True)
 class NpyHeader:
     shape: tuple[int, ...]
@@ -56,6 +59,8 @@ def npy_header(path: Path) -> NpyHeader:
         raise NpyFileError(path, "not an npy file", "a folder") from None
     except OSError as exc:
         raise NpyFileError(path, "unreadable", exc.strerror or str(exc)) from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise NpyFileError(path, "bad file name", str(exc)[:80]) from None
     if dtype.hasobject or dtype.kind not in "biuf":
         raise NpyFileError(path, "not a numeric array", f"dtype {dtype}")
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -76,6 +81,8 @@ def load_npy(path: Path, *, shape: tuple[int | None, ...] | None = None, what: s
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         first = np.argwhere(~np.isfinite(array))[0]
         raise NpyFileError(path, "NaN", f"non-finite value at index {tuple(int(i) for i in first)}")
+    if array.dtype.kind in "fiu" and array.size and np.abs(array.astype(np.float64)).max() > FLOAT32_MAX:
+        raise NpyFileError(path, "NaN", "values beyond float32 (they would become inf when stored)")
     return array
 
 

@@ -35,7 +35,7 @@ from kinemic_cli.errors import KinemicError
 from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, PrepareRequest
 from kinemic_cli.skeletons import NTU25
 
-from ._common import check_persons, refuse_skeleton_options, select_classes, workers_of
+from ._common import check_persons, refuse_skeleton_options, select_classes, unexpected, workers_of
 from ._parallel import ordered_map
 from .ntu_parse import SkeletonFileError, parse_skeleton, select_bodies
 from .ntu_release import CAPTION_FIXES, NTU60, NTU120, NtuName, NtuRelease, missing_skeletons, parse_ntu_name
@@ -63,9 +63,11 @@ def read_ntu_file(task: NtuTask, *, persons: int) -> Clip | SkippedItem:
         return SkippedItem(task.path, "unreadable", exc.strerror or str(exc))
     try:
         parsed = parse_skeleton(raw)
+        frames, kept = select_bodies(parsed, persons)
     except SkeletonFileError as exc:
         return SkippedItem(task.path, exc.reason, exc.detail)
-    frames, kept = select_bodies(parsed, persons)
+    except Exception as exc:  # noqa: BLE001 - a reader bug costs this file, not the run
+        return unexpected(task.path, exc)
     n = task.name
     return Clip(
         frames=frames,

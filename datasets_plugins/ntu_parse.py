@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 __all__ = ["SkeletonFileError", "SkeletonFile", "parse_skeleton", "body_activity", "select_bodies"]
 
 JOINTS = 25
@@ -126,6 +128,9 @@ def parse_skeleton(raw: bytes) -> SkeletonFile:
     if not finite.all():
         k = int(np.argmin(finite))
         raise SkeletonFileError("NaN", f"non-finite joint coordinates in frame {frames[k] + 1}")
+    if xyz.size and np.abs(xyz).max() > FLOAT32_MAX:  # finite here, inf once stored as float32
+        k = int(np.argmax(np.abs(xyz).reshape(len(starts), -1).max(axis=1)))
+        raise SkeletonFileError("NaN", f"joint coordinates beyond float32 in frame {frames[k] + 1}")
     ids = []
     for s in starts:
         if not tokens[s].isdigit():

@@ -34,7 +34,7 @@ from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, Prep
 from kinemic_cli.skeletons import Skeleton, get_skeleton, skeleton_from_yaml
 
 from . import coco17  # noqa: F401  (registers the coco17 skeleton)
-from ._common import select_classes
+from ._common import select_classes, unexpected
 from .ntu_release import NTU60_ACTIONS, NTU120_ACTIONS, parse_ntu_name
 from .safe_pickle import load_data_pickle
 
@@ -99,6 +99,30 @@ def _class_names(request: PrepareRequest, block: dict, annotations: list) -> lis
     return [f"class {k}" for k in range(top + 1)]
 
 
+#: bodies kept per clip unless --persons says otherwise; NTU has 2, the Kinetics tools keep 2.
+#: An annotation with thousands of "persons" would otherwise pad every clip to gigabytes.
+DEFAULT_MOST_PERSONS = 4
+MAX_PERSONS = 16
+
+
+def _persons(request: PrepareRequest, most: int, block: dict, source: str, warnings: list[str]) -> int:
+    if request.persons is not None:
+        persons = int(request.persons)
+        if not 1 <= persons <= MAX_PERSONS:
+            raise KinemicError(f"--persons must be 1..{MAX_PERSONS}, got {persons}")
+        return persons
+    try:
+        declared = int(block.get("persons", 1))
+    except (TypeError, ValueError):
+        declared = 1
+    persons = max(1, most, declared)
+    if persons > DEFAULT_MOST_PERSONS:
+        warnings.append(f"{source}: up to {persons} bodies per clip; keeping the first {DEFAULT_MOST_PERSONS} "
+                        "(--persons N keeps more, at most 16)")
+        persons = DEFAULT_MOST_PERSONS
+    return persons
+
+
 def _fps(request: PrepareRequest, block: dict, skeleton: Skeleton) -> float:
     if "fps" in block:
         return float(block["fps"])
@@ -130,16 +154,19 @@ class PysklAdapter(DatasetAdapter):
         label_of = {k: i for i, k in enumerate(chosen)}
         split_names = block.get("split_names") or {}
         splits_of: dict[str, list[str]] = {}
+        warnings: list[str] = []
         for pyskl_name, members in split.items():
             kinemic_name = str(split_names.get(pyskl_name, kinemic_split_name(str(pyskl_name))))
-            for frame_dir in members or []:
+            if not isinstance(members, (list, tuple)):
+                warnings.append(f"{source}: split {str(pyskl_name)[:40]!r} is a {type(members).__name__}, not a list "
+                                "of frame_dir names; ignored")
+                continue
+            for frame_dir in members:
                 splits_of.setdefault(str(frame_dir), []).append(kinemic_name)
         most = max((a["keypoint"].shape[0] for a in annotations
                     if isinstance(a, dict) and isinstance(a.get("keypoint"), np.ndarray) and a["keypoint"].ndim == 4),
                    default=1)
-        persons = int(request.persons) if request.persons is not None else max(1, most, int(block.get("persons", 1)))
-        if persons < 1:
-            raise KinemicError(f"--persons must be at least 1, got {persons}")
+        persons = _persons(request, most, block, source, warnings)
         protocols = sorted({s.rsplit("/", 1)[0] for names_ in splits_of.values() for s in names_ if "/" in s})
         attrs = dict(block.get("attrs") or {"protocols": protocols})
         attrs.setdefault("protocols", protocols)
@@ -149,7 +176,7 @@ class PysklAdapter(DatasetAdapter):
         reader = _AnnotationReader(source, skeleton, persons, label_of, bool(request.classes), splits_of,
                                    block.get("clips") or {})
         return DatasetStream(info=info, total=count, items=reader.items(annotations[:count]), inputs=[source],
-                             excluded=reader.excluded)
+                             excluded=reader.excluded, warnings=warnings)
 
 
 class _AnnotationReader:
@@ -162,9 +189,12 @@ class _AnnotationReader:
         self.seen: set[str] = set()
         self.excluded: dict[str, int] = {}
         self.captions: dict[int, list[Caption]] = {}
-        for row in clips.get("captions", []):
-            clip, text, start, end = row
-            self.captions.setdefault(int(clip), []).append(Caption(str(text), int(start), int(end)))
+        for row in clips.get("captions", []) if isinstance(clips.get("captions"), (list, tuple)) else []:
+            try:
+                clip, text, start, end = row
+                self.captions.setdefault(int(clip), []).append(Caption(str(text), int(start), int(end)))
+            except (TypeError, ValueError, OverflowError):
+                continue  # a caption row that is not (clip, text, start, end) carries no caption
 
     def items(self, annotations: list) -> Iterator[Clip | SkippedItem]:
         for index, ann in enumerate(annotations):
@@ -173,6 +203,9 @@ class _AnnotationReader:
                 clip = self._clip(index, ann, where)
             except _Bad as bad:
                 yield SkippedItem(where, bad.reason, bad.detail)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a broken annotation costs itself, not the run
+                yield unexpected(where, exc)
                 continue
             if clip is not None:
                 yield clip
@@ -184,9 +217,9 @@ class _AnnotationReader:
         if frame_dir in self.seen:
             raise _Bad("duplicate", f"frame_dir {frame_dir!r} appears twice")
         frames = self._frames(ann)
-        if "total_frames" in ann and int(ann["total_frames"]) != len(frames):
+        if "total_frames" in ann and _integer(ann["total_frames"], "total_frames") != len(frames):
             raise _Bad("length mismatch", f"total_frames {ann['total_frames']}, keypoints have {len(frames)}")
-        label = int(ann.get("label", -1))
+        label = _integer(ann.get("label", -1), "label")
         if self.filtered and label not in self.label_of:
             self.excluded["not in --classes"] = self.excluded.get("not in --classes", 0) + 1
             return None
@@ -224,7 +257,10 @@ class _AnnotationReader:
         for key in ("subject", "camera", "setup", "replication"):
             column = self.clips.get(key)
             if column is not None:
-                out[key] = int(column[index])
+                try:
+                    out[key] = _integer(column[index], key)
+                except IndexError:
+                    raise _Bad("bad metadata", f"clips.{key} has no entry {index}") from None
         extra = {k: v[index] for k, v in (self.clips.get("extra") or {}).items()}
         if extra:
             out["extra"] = extra
@@ -234,6 +270,13 @@ class _AnnotationReader:
                 out = {"subject": name.subject, "camera": name.camera, "setup": name.setup,
                        "replication": name.replication}
         return out
+
+
+def _integer(value, what: str) -> int:
+    """An integer field of an annotation (numpy integers too); anything else is a bad annotation."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise _Bad("bad metadata", f"{what} is {str(value)[:30]!r}, not an integer")
+    return int(value)
 
 
 class _Bad(Exception):

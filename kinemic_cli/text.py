@@ -154,7 +154,8 @@ def load_text_encoder(name: str = DEFAULT_TEXT_ENCODER, *, device: str = "cpu") 
     if not Path(location).exists() and ("/" in location and location.startswith((".", "/"))):
         raise KinemicError(f"text encoder folder {location} not found")
     try:
-        model = SentenceTransformer(location, device=str(device))
+        # never run code shipped in a model folder (a foreign prior.json can name any folder)
+        model = SentenceTransformer(location, device=str(device), trust_remote_code=False)
     except Exception as exc:  # the hub client raises many types; all mean "not available here"
         raise KinemicError(
             f"text encoder {name!r} is not available offline ({type(exc).__name__}); pass a local folder "

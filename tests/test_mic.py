@@ -23,6 +23,28 @@ def test_attention_is_zero_on_padding_and_padding_does_not_change_outputs():
     assert torch.allclose(z2[1], z_alone[0], atol=1e-5) and torch.allclose(a[1, :6], a_alone[0], atol=1e-5)
 
 
+def test_the_two_one_way_grus_are_the_packed_bidirectional_gru():
+    """Same maths as nn.GRU(bidirectional=True) over packed sequences, on every real frame."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    mic = MICModule(8, hidden=5, embed_dim=4).double()
+    reference = torch.nn.GRU(8, 5, batch_first=True, bidirectional=True).double()
+    with torch.no_grad():
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            getattr(reference, name).copy_(getattr(mic.gru_forward, name))
+            getattr(reference, name + "_reverse").copy_(getattr(mic.gru_backward, name))
+    x = torch.randn(3, 9, 8, dtype=torch.float64)
+    lengths = torch.tensor([9, 4, 1])
+    mask = torch.arange(9)[None] < lengths[:, None]
+    packed = pack_padded_sequence(mic.norm(x), lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True, total_length=9)
+    captured = {}
+    mic.score.register_forward_hook(lambda module, args, out: captured.update(states=args[0]))
+    mic(x, mask)
+    torch.testing.assert_close(captured["states"][mask], expected[mask], rtol=0, atol=1e-12)
+
+
 def test_temperature_starts_at_007_and_scale_is_clamped():
     mic = MICModule(4, hidden=4, embed_dim=4)
     assert math.isclose(float(mic.scale.detach()), 1 / 0.07, rel_tol=1e-5)

@@ -126,7 +126,7 @@ def test_clip_shape_checked_against_skeleton(store: MotionStore):
     w = store.writer("c", skeleton=SMPL22, fps=20, class_names=["a"], persons=1)
     bad = make_clips(1)[0]
     bad.frames = np.zeros((4, 1, 25, 3), np.float32)
-    with pytest.raises(KinemicError, match="do not match skeleton"):
+    with pytest.raises(KinemicError, match="do not match the skeleton"):
         w.add(bad)
     w.abort()
     assert store.incomplete() == []

@@ -24,6 +24,7 @@ def ls(store: StoreOpt = None, json_output: JsonOpt = False) -> None:
         with st.collection(name) as coll:
             rows.append(coll.info().as_dict())
     incomplete = st.incomplete()
+    strays = [str(p) for p in st.stray_temporaries()]
 
     def human(console) -> None:
         table = Table(title=str(st.path))
@@ -35,10 +36,14 @@ def ls(store: StoreOpt = None, json_output: JsonOpt = False) -> None:
         for name in incomplete:
             table.add_row(name, "-", "-", "-", "[yellow]incomplete[/]", "-", "-")
         console.print(table)
+        if strays:
+            console.print(f"{len(strays)} temporary files of interrupted writers (removed by the next change of "
+                          "the store): " + ", ".join(strays[:5]), highlight=False)
 
     if not st.exists() and not json_output:
         raise KinemicError(f"{st.path}: no motion store here (create one with `kinemic prepare`)")
-    emit({"store": str(st.path), "collections": rows, "incomplete": incomplete}, json_output, human)
+    emit({"store": str(st.path), "collections": rows, "incomplete": incomplete, "stray_temporaries": strays},
+         json_output, human)
 
 
 @app.command("info")

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from ..errors import KinemicError
-from ..runtime.atomic import atomic_output, fsync_folder
+from ..runtime.atomic import atomic_output, fsync_folder, stray_temporary_files
 from .names import FORMAT_VERSION, check_split_name
 
 if TYPE_CHECKING:
@@ -75,9 +75,26 @@ class MotionStore:
                             f"for more than {self.lock_timeout:.0f}s; try again later"
                         ) from None
                     time.sleep(0.05)
+            self.remove_stray_temporaries()
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def stray_temporaries(self) -> list[Path]:
+        """Temporary files of writers that died mid-write (a kill during a commit leaves one)."""
+        mine = [p for p in stray_temporary_files(self.path.parent) if p.name.startswith(f".{self.path.name}.")]
+        return mine + stray_temporary_files(self.data_dir)
+
+    def remove_stray_temporaries(self) -> list[Path]:
+        """Delete :meth:`stray_temporaries` (done under the lock by every change of the store)."""
+        removed = []
+        for path in self.stray_temporaries():
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+        return removed
 
     # ------------------------------------------------------------------ index
     def exists(self) -> bool:

@@ -21,6 +21,7 @@ from ..runtime.progress import progress_task
 from ..runtime.provenance import collect_provenance
 from ..skeletons import get_joint_map, get_skeleton
 from .index import MotionStore
+from .writer import BadClip
 
 __all__ = ["PrepareReport", "prepare_dataset"]
 
@@ -98,14 +99,18 @@ def prepare_dataset(
     try:
         with progress_task(f"prepare {dataset}", stream.total) as bar:
             for item in stream.items:
+                if isinstance(item, Clip):
+                    if joint_map is not None:
+                        item.frames = joint_map.apply(item.frames)
+                    try:
+                        writer.add(item)
+                    except BadClip as bad:  # this clip alone: report it, keep the others
+                        item = SkippedItem(bad.sample_id, "bad clip", bad.problem)
                 if isinstance(item, SkippedItem):
                     report.skipped.append(item)
                     if on_error == "fail":
                         raise KinemicError(f"{item.path}: {item.reason}" + (f" ({item.detail})" if item.detail else ""))
                 elif isinstance(item, Clip):
-                    if joint_map is not None:
-                        item.frames = joint_map.apply(item.frames)
-                    writer.add(item)
                     report.clips += 1
                     report.frames += item.length
                     split_counts.update(item.splits)

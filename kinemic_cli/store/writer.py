@@ -22,13 +22,22 @@ from ..clip import Clip
 from ..errors import KinemicError
 from ..runtime.atomic import atomic_output, atomic_write_text, fsync_path, temporary_name
 from ..skeletons import Skeleton
+from .clip_checks import clip_problem
 from .collection import META_INT_FIELDS, Collection
 from .names import FORMAT_VERSION, check_collection_name, check_split_name
 
 if TYPE_CHECKING:
     from .index import MotionStore
 
-__all__ = ["CollectionWriter"]
+__all__ = ["CollectionWriter", "BadClip"]
+
+
+class BadClip(KinemicError):
+    """A clip the store cannot hold; the writer refused it alone (``prepare`` skips and reports it)."""
+
+    def __init__(self, sample_id: str, problem: str):
+        super().__init__(f"clip {str(sample_id)[:60]!r}: {problem}")
+        self.sample_id, self.problem = str(sample_id)[:200], problem
 
 _STR = h5py.string_dtype("utf-8")
 
@@ -98,6 +107,8 @@ class CollectionWriter:
                 self.done_ids.update(s.decode() if isinstance(s, bytes) else s for s in f["clips/sample_id"][()])
         self._buffer: list[Clip] = []
         self._buffered_frames = 0
+        self._ids: set[str] = set(self.done_ids)
+        self._fields: tuple | None = self._fields_of(self._parts[0]) if self._parts else None
         self._extra_kinds: dict[str, str] = {}
         self._frame_data_shapes: dict[str, tuple] = {}
         self.num_written = len(self.done_ids)
@@ -129,22 +140,38 @@ class CollectionWriter:
         self.release()
 
     def add(self, clip: Clip) -> None:
-        if clip.frames.shape[2:] != (self.skeleton.num_joints, self.skeleton.channels):
-            raise KinemicError(
-                f"clip {clip.sample_id}: frames {clip.frames.shape} do not match skeleton "
-                f"{self.skeleton.name} ({self.skeleton.num_joints} joints x {self.skeleton.channels} channels)"
-            )
-        if clip.frames.shape[1] > self.persons:
-            raise KinemicError(f"clip {clip.sample_id}: {clip.frames.shape[1]} persons, collection holds {self.persons}")
-        if clip.length == 0:
-            raise KinemicError(f"clip {clip.sample_id}: no frames")
-        for split in clip.splits:
-            check_split_name(split)
+        """Buffer one clip; a clip the store cannot hold is refused alone (:class:`BadClip`), nothing else changes."""
+        problem = clip_problem(clip, joints=self.skeleton.num_joints, channels=self.skeleton.channels,
+                               persons=self.persons)
+        if problem is None and clip.sample_id in self._ids:
+            problem = "a clip with this sample id is already in the collection"
+        if problem is None:
+            problem = self._field_problem(clip)
+        if problem is not None:
+            raise BadClip(clip.sample_id, problem)
+        self._ids.add(clip.sample_id)
         self._buffer.append(clip)
         self._buffered_frames += clip.length
         self.num_written += 1
         if self._buffered_frames >= self.part_frames:
             self.flush()
+
+    @staticmethod
+    def _fields_of(part: Path) -> tuple:
+        """The per-clip and per-frame field names an earlier part (of a resumed write) has."""
+        with h5py.File(part, "r") as f:
+            extra = tuple(sorted(k for k in f["clips"] if k not in (*META_INT_FIELDS, "sample_id")))
+            return extra, tuple(sorted(f["frame_data"].keys()))
+
+    def _field_problem(self, clip: Clip) -> str | None:
+        """Every clip of a collection has the same per-clip and per-frame fields (the first clip sets them)."""
+        extra = (tuple(sorted(clip.extra)), tuple(sorted(clip.frame_data)))
+        if self._fields is None:
+            self._fields = extra
+        elif extra != self._fields:
+            return (f"fields {list(extra[0]) + list(extra[1])} differ from the collection's "
+                    f"{list(self._fields[0]) + list(self._fields[1])}")
+        return None
 
     def flush(self) -> None:
         """Write buffered clips as one complete part (atomic rename)."""
