@@ -174,7 +174,7 @@ class BatchSampler:
                  "class_text": torch.from_numpy(class_text.astype(np.float32)), "chosen": chosen[rows]}
         if self.mining is None:
             return batch
-        neighbours = self.mining.neighbours[classes, self.rng.integers(self.mining.neighbours.shape[1], size=len(classes))]
+        neighbours, source_weight = self._draw_neighbours(classes)
         texts = []
         for n in neighbours:
             ids = self.mining.candidates.caption_ids[int(n)]
@@ -185,4 +185,27 @@ class BatchSampler:
         batch["source"], batch["source_mask"] = pad_stack(sources, longest_source)
         batch["source_text"] = torch.from_numpy(np.stack(texts[rows]).astype(np.float32))
         batch["neighbours"] = neighbours[rows]
+        if source_weight is not None:
+            batch["source_weight"] = torch.from_numpy(source_weight[rows])
         return batch
+
+    def _draw_neighbours(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """One mined window per target clip; with a kinematic gate only kept windows are drawn.
+
+        A class whose windows were all gated out still draws one (so the batch keeps its
+        shape and the random stream its length) with weight 0: its window and contrastive
+        terms then count for nothing.
+        """
+        mining = self.mining
+        k = mining.neighbours.shape[1]
+        if mining.weights is None:
+            return mining.neighbours[classes, self.rng.integers(k, size=len(classes))], None
+        picks, weights = np.zeros(len(classes), np.int64), np.zeros(len(classes), np.float32)
+        for i, c in enumerate(classes):
+            kept = np.flatnonzero(mining.weights[c] > 0)
+            u = self.rng.random()
+            if kept.size:
+                picks[i], weights[i] = mining.neighbours[c, kept[min(int(u * kept.size), kept.size - 1)]], 1.0
+            else:
+                picks[i] = mining.neighbours[c, min(int(u * k), k - 1)]
+        return picks, weights

@@ -67,6 +67,7 @@ class AdaptBatch:
     source: torch.Tensor | None = None
     source_mask: torch.Tensor | None = None
     source_text: torch.Tensor | None = None
+    source_weight: torch.Tensor | None = None  # [B] 0 for a window the kinematic gate rejected
 
     def to(self, device: torch.device) -> "AdaptBatch":
         return AdaptBatch(**{k: (None if v is None else v.to(device)) for k, v in self.__dict__.items()})
@@ -84,6 +85,7 @@ class LossSwitches:
     lambda_win: float = 1.0
     cfg_drop: float = 0.1
     lambda_vel: float = 0.0
+    window_threshold: float = -1.0  # -1: the paper's (1 + cos) / 2; higher: an unrelated window gets 0
 
 
 class AdaptObjective(nn.Module):
@@ -149,7 +151,10 @@ class AdaptObjective(nn.Module):
         z_source, source_attention = self.mic(source_latents, batch.source_mask)
 
         if sw.contrastive:
-            z_all, labels_all = self._global(z_source), self._global(batch.labels)
+            source_labels = batch.labels
+            if batch.source_weight is not None:  # a rejected window is nobody's positive
+                source_labels = torch.where(batch.source_weight > 0, batch.labels, torch.full_like(batch.labels, -1))
+            z_all, labels_all = self._global(z_source), self._global(source_labels)
             candidates, candidate_labels = self.bank.with_batch(z_all, labels_all)
             terms["con"] = soft_nearest_neighbour_loss(z_target, batch.labels, candidates, candidate_labels,
                                                        self.mic.scale)
@@ -165,9 +170,11 @@ class AdaptObjective(nn.Module):
             if sw.dww:
                 with torch.no_grad():
                     z_window, _ = self.mic(window_latents.detach(), window_mask)
-                weight = dynamic_window_weights(z_target, z_window)
+                weight = dynamic_window_weights(z_target, z_window, threshold=sw.window_threshold)
             else:
                 weight = torch.ones_like(per_sample)
+            if batch.source_weight is not None:
+                weight = weight * batch.source_weight.to(weight.dtype)
             terms["win"] = (weight * per_sample).mean()
             terms["window_weight"] = weight.mean()
         terms["total"] = (sw.lambda_rec * rec + sw.lambda_vel * vel + sw.lambda_con * terms["con"]

@@ -151,6 +151,13 @@ class MiningResult:
     text_embeddings: np.ndarray           # [U, E] unit, one per unique source caption
     neighbours: np.ndarray                # [K, k] indices into candidates
     similarities: np.ndarray              # [K, k]
+    kinematic: np.ndarray | None = None   # [K, k] motion similarity to the class's shots (adapt.kinematic)
+    weights: np.ndarray | None = None     # [K, k] 1 = drawn, 0 = gated out; None = every neighbour (the paper)
+
+    def gate(self, scores: np.ndarray, threshold: float) -> None:
+        """Record the kinematic scores; with ``threshold > 0`` windows scoring below it get weight 0."""
+        self.kinematic = np.asarray(scores, np.float32)
+        self.weights = (self.kinematic >= threshold).astype(np.float32) if threshold > 0 else None
 
     def report(self, *, sample_ids: Sequence[str] | None = None, show: int | None = None) -> dict:
         """JSON-able report (``mining.json``): per class its captions and best neighbours."""
@@ -161,11 +168,21 @@ class MiningResult:
             for j in range(count):
                 n = int(self.neighbours[k, j])
                 clip, start, end = (int(v) for v in self.candidates.windows[n])
-                rows.append({"candidate": n, "clip": clip, "sample_id": None if sample_ids is None else str(sample_ids[clip]),
-                             "start": start, "end": end, "similarity": round(float(self.similarities[k, j]), 5),
-                             "captions": self.candidates.captions(n)})
-            classes.append({"class": k, "name": name, "captions": self.class_captions[k],
-                            "mean_similarity": round(float(self.similarities[k].mean()), 5), "neighbours": rows})
+                row = {"candidate": n, "clip": clip, "sample_id": None if sample_ids is None else str(sample_ids[clip]),
+                       "start": start, "end": end, "similarity": round(float(self.similarities[k, j]), 5),
+                       "captions": self.candidates.captions(n)}
+                if self.kinematic is not None:
+                    row["kinematic"] = round(float(self.kinematic[k, j]), 4)
+                if self.weights is not None:
+                    row["kept"] = bool(self.weights[k, j] > 0)
+                rows.append(row)
+            entry = {"class": k, "name": name, "captions": self.class_captions[k],
+                     "mean_similarity": round(float(self.similarities[k].mean()), 5), "neighbours": rows}
+            if self.kinematic is not None:
+                entry["mean_kinematic"] = round(float(self.kinematic[k].mean()), 4)
+            if self.weights is not None:
+                entry["kept"] = int((self.weights[k] > 0).sum())
+            classes.append(entry)
         return {"source": self.candidates.collection, "candidates": len(self.candidates),
                 "top_k": int(self.neighbours.shape[1]), "classes": classes}
 

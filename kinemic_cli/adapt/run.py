@@ -46,7 +46,8 @@ from ..runtime.training_rng import TrainingRandomness
 from ..store import MotionStore
 from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_FREE_KEYS, AdaptConfig
-from .data import BatchSampler, load_fewshot_clips, prepare_joints, prepared_length
+from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
+from .kinematic import kinematic_scores
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
@@ -76,8 +77,14 @@ def _target_classes(coll, labels: np.ndarray) -> tuple[list[int], list[str]]:
     return present, [coll.class_names[c] if c < len(coll.class_names) else f"class{c}" for c in present]
 
 
-def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_names: list[str]) -> MiningResult:
-    """Class captions (template or file) and the top-k source windows of every class."""
+def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_names: list[str],
+                 shots: FewShotClips, class_ids: np.ndarray) -> MiningResult:
+    """Class captions (template or file), the top-k source windows of every class, and their motion scores.
+
+    Every mined window is also scored by how it moves against the shots of its class
+    (:mod:`~kinemic_cli.adapt.kinematic`); ``--kinematic-gate`` > 0 keeps only windows that
+    reach it, 0 keeps them all (the paper) and the scores are only reported.
+    """
     overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
     captions = class_captions(class_names, overrides, template=config.caption_template)
     source_name = config.source or prior.source_collection
@@ -88,7 +95,18 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
     with store.collection(source_name) as source:
         if source.kind != "t2m":
             raise KinemicError(f"--source: collection {source_name!r} is of kind {source.kind!r}, not a captioned t2m corpus")
-        return mine_soft_positives(source, class_names, prior.encode_text, top_k=config.top_k, captions=captions)
+        mining = mine_soft_positives(source, class_names, prior.encode_text, top_k=config.top_k, captions=captions)
+
+        def window_joints(candidate: int) -> np.ndarray:
+            clip, start, end = (int(v) for v in mining.candidates.windows[candidate])
+            return prepare_joints(source.frames(clip)[start:end], skeleton=source.skeleton, fps=source.fps,
+                                  prior_skeleton=prior.skeleton, prior_fps=prior.fps, max_frames=prior.max_frames,
+                                  where=f"source {source.name!r} clip {source.sample_ids[clip]}")
+
+        scores = kinematic_scores(mining.neighbours, shots.joints, class_ids, window_joints,
+                                  skeleton=prior.skeleton, fps=prior.fps)
+    mining.gate(scores, config.kinematic_gate)
+    return mining
 
 
 def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: Prior | None = None) -> dict:
@@ -98,8 +116,12 @@ def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior
     _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.fewshot_seed,
                                          protocol=config.protocol)
     with store.collection(collection) as coll:
-        _, class_names = _target_classes(coll, coll.labels[shot_indices])
-    mining = mine_for_run(config, store, prior, class_names)
+        labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
+        shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+                                   max_frames=prior.max_frames, to_features=prior.to_features)
+    class_of_label = {label: k for k, label in enumerate(labels_present)}
+    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+    mining = mine_for_run(config, store, prior, class_names, shots, class_ids)
     report = mining.report(sample_ids=_source_ids(store, mining))
     if config.out:
         atomic_write_text(Path(config.out) / "mining.json", json.dumps(report, indent=1))
@@ -148,7 +170,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     class_of_label = {label: k for k, label in enumerate(labels_present)}
     class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
 
-    mining = mine_for_run(config, store, prior, class_names) if config.method == "kinemic" else None
+    mining = mine_for_run(config, store, prior, class_names, shots, class_ids) if config.method == "kinemic" else None
     if mining is not None:
         if ctx.is_main:
             atomic_write_text(out / "mining.json", json.dumps(mining.report(sample_ids=_source_ids(store, mining)),
@@ -173,7 +195,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
         memory_bank=student.memory_bank, mining=mining is not None,
         switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
-                              config.lambda_win, config.cfg_drop, config.lambda_vel),
+                              config.lambda_win, config.cfg_drop, config.lambda_vel, config.window_threshold),
         generator=randomness.shared, ctx=ctx,
         velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel))
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None

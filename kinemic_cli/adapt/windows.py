@@ -62,6 +62,13 @@ def cut_windows(source: torch.Tensor, starts: torch.Tensor, lengths: torch.Tenso
 
 
 @torch.no_grad()
-def dynamic_window_weights(target_embeddings: torch.Tensor, window_embeddings: torch.Tensor) -> torch.Tensor:
-    """``w = (1 + cos(z_target, z_window)) / 2`` per sample, in [0, 1], without gradient."""
-    return (1.0 + F.cosine_similarity(target_embeddings.detach(), window_embeddings.detach(), dim=-1)) / 2.0
+def dynamic_window_weights(target_embeddings: torch.Tensor, window_embeddings: torch.Tensor, *,
+                           threshold: float = -1.0) -> torch.Tensor:
+    """Per-sample window weight in [0, 1] from ``cos(z_target, z_window)``, without gradient.
+
+    ``w = clamp((cos - threshold) / (1 - threshold), 0, 1)``.  ``threshold = -1`` is the
+    paper's ``(1 + cos) / 2``, which still gives 0.5 to an unrelated window (cos 0); a
+    threshold of 0 gives it 0 and keeps only windows the student already finds alike.
+    """
+    cos = F.cosine_similarity(target_embeddings.detach(), window_embeddings.detach(), dim=-1)
+    return ((cos - threshold) / (1.0 - threshold)).clamp(0.0, 1.0)

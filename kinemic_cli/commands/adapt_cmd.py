@@ -33,14 +33,21 @@ from ._common import (
 def _mining_view(report: dict):
     def human(console) -> None:
         for entry in report["classes"]:
-            table = Table(title=f"{entry['name']}  ({' | '.join(entry['captions'])})  mean sim {entry['mean_similarity']:.3f}",
+            motion = f", motion {entry['mean_kinematic']:.2f}" if "mean_kinematic" in entry else ""
+            kept = f", {entry['kept']} of {report['top_k']} kept by the kinematic gate" if "kept" in entry else ""
+            table = Table(title=f"{entry['name']}  ({' | '.join(entry['captions'])})  mean sim "
+                                f"{entry['mean_similarity']:.3f}{motion}{kept}",
                           title_justify="left")
             table.add_column("sim", justify="right")
+            table.add_column("motion", justify="right")
             table.add_column("source clip")
             table.add_column("frames", justify="right")
             table.add_column("captions")
             for n in entry["neighbours"]:
-                table.add_row(f"{n['similarity']:.3f}", str(n["sample_id"]), f"{n['start']}-{n['end']}",
+                motion = f"{n['kinematic']:.2f}" if "kinematic" in n else ""
+                if n.get("kept") is False:
+                    motion += " x"
+                table.add_row(f"{n['similarity']:.3f}", motion, str(n["sample_id"]), f"{n['start']}-{n['end']}",
                               " | ".join(n["captions"])[:100])
             console.print(table)
         console.print(f"{report['candidates']} candidate source windows in {report['source']!r}; "
@@ -68,6 +75,8 @@ def adapt(
     lambda_rec: Annotated[float, typer.Option("--lambda-rec", help="Weight of L_rec.")] = 1.0,
     lambda_con: Annotated[float, typer.Option("--lambda-con", help="Weight of L_con.")] = 1.0,
     lambda_win: Annotated[float, typer.Option("--lambda-win", help="Weight of L_win.")] = 1.0,
+    kinematic_gate: Annotated[float, typer.Option("--kinematic-gate", help="Keep only mined windows whose motion is at least this close (cosine of motion profiles) to the shots of their class; 0 keeps all (the paper).")] = 0.0,
+    window_threshold: Annotated[float, typer.Option("--window-threshold", help="Dynamic window weight clamp((cos - T) / (1 - T), 0, 1); -1 is the paper's (1 + cos) / 2, 0 gives an unrelated window no weight.")] = -1.0,
     lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss on the target reconstruction (feature and decoded-joint velocities, relative to the shots' own; 0 = off).")] = 0.0,
     class_captions: Annotated[Optional[Path], typer.Option("--class-captions", help="YAML: class name -> caption or list of captions.")] = None,
     caption_template: Annotated[str, typer.Option("--caption-template", help="Caption of a class without an entry in --class-captions.")] = "a person {name}",
@@ -110,6 +119,7 @@ def adapt(
         store=str(st.path), shots=shots, fewshot_seed=fewshot_seed, seed=seed, method=method, protocol=protocol,
         top_k=top_k, memory_bank=memory_bank, contrastive=contrastive, window=window, dww=dww,
         lambda_rec=lambda_rec, lambda_con=lambda_con, lambda_win=lambda_win, lambda_vel=lambda_vel,
+        kinematic_gate=kinematic_gate, window_threshold=window_threshold,
         cfg_drop=cfg_drop, lr=lr,
         weight_decay=weight_decay, grad_clip=grad_clip, batch_size=batch_size, max_steps=max_steps,
         checkpoint_every=checkpoint_every, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
