@@ -19,6 +19,7 @@ import sys
 import time
 
 FEATURES, TEXT_DIM, BATCH, TARGET_T, SOURCE_T, CLASSES = 263, 384, 30, 60, 150, 10
+PRECISION = "fp32"
 
 
 def _backbone(preset: str):
@@ -33,6 +34,7 @@ def run_one(preset: str, method: str, steps: int) -> dict:
     import torch
 
     from kinemic_cli.adapt.config import AdaptConfig, resolve_adapt_config
+    from kinemic_cli.runtime.precision import autocast
     from kinemic_cli.adapt.losses import AdaptBatch, AdaptObjective, LossSwitches
     from kinemic_cli.adapt.student import build_student
     from kinemic_cli.motion.features import HumanML3DFeatures
@@ -64,7 +66,8 @@ def run_one(preset: str, method: str, steps: int) -> dict:
     for i in range(steps + 1):  # first step is warm-up
         start = time.perf_counter()
         student.train()
-        terms = objective(batch)
+        with autocast("cpu", PRECISION):
+            terms = objective(batch)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), 1.0)
@@ -82,8 +85,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--presets", default="small,paper")
     parser.add_argument("--methods", default="kinemic,finetune,lora")
+    parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (autocast)")
     parser.add_argument("--one", nargs=2, metavar=("PRESET", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global PRECISION
+    PRECISION = args.precision
     if args.one:
         print(json.dumps(run_one(*args.one, args.steps)))
         return
@@ -92,7 +98,8 @@ def main() -> None:
     print(f"{'preset':7} {'method':9} {'step s':>8} {'peak RSS MB':>12} {'trainable':>12} {'base params':>12}  backbone")
     for preset in args.presets.split(","):
         for method in args.methods.split(","):
-            proc = subprocess.run([sys.executable, __file__, "--one", preset, method, "--steps", str(args.steps)],
+            proc = subprocess.run([sys.executable, __file__, "--one", preset, method, "--steps", str(args.steps),
+                                   "--precision", args.precision],
                                   capture_output=True, text=True, check=True)
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             print(f"{preset:7} {method:9} {r['step_s']:8.3f} {r['peak_rss_mb']:12.0f} {r['trainable']:12,} "

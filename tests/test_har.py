@@ -161,3 +161,31 @@ def test_train_har_cli_end_to_end(toy_store, tmp_path):
     bad = run_kinemic("train-har", "--dataset", "toy", "--store", str(toy_store.path), "--train", "mixed",
                       "--out", str(tmp_path / "bad"), check=False)
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "--synthetic" in bad.stderr
+
+
+def test_synthetic_weight_is_the_weighted_mean_of_the_cross_entropy():
+    import torch
+    import torch.nn.functional as F
+
+    from kinemic_cli.har.train import weighted_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits, labels = torch.randn(6, 4, generator=g), torch.tensor([0, 1, 2, 3, 0, 1])
+    ones = torch.ones(6)
+    assert torch.allclose(weighted_loss(logits, labels, ones), F.cross_entropy(logits, labels))
+    w = torch.tensor([1.0, 1.0, 1.0, 0.25, 0.25, 0.25])  # the last three are synthetic at weight 0.25
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    assert torch.allclose(weighted_loss(logits, labels, w), (w * ce).sum() / w.sum())
+    assert torch.allclose(weighted_loss(logits, labels, torch.tensor([1.0, 1, 1, 0, 0, 0])), ce[:3].mean())
+
+
+def test_augment_synthetic_changes_each_generated_clip_but_not_their_number(toy_store):
+    write_synthetic(toy_store, "toy-synth-aug", class_names=["nod", "kick"], per_class=3, shots=2)
+    plain = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth-aug")
+    augmented = build_har_sets(toy_store, "toy", train="mixed", shots=2, synthetic="toy-synth-aug",
+                               augment_synthetic=True)
+    assert augmented.counts() == plain.counts()
+    synth = plain.train.origin == "synth"
+    assert (augmented.train.origin == "synth").sum() == synth.sum() == 6
+    assert not np.allclose(augmented.train.data[synth], plain.train.data[synth])
+    np.testing.assert_array_equal(augmented.train.data[~synth], plain.train.data[~synth])  # the shots are untouched

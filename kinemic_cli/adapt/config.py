@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..errors import KinemicError
+from ..runtime.precision import check_precision
 
 __all__ = ["METHODS", "PRESET_TRAINING", "AdaptConfig", "resolve_adapt_config", "RESUME_FREE_KEYS"]
 
@@ -77,6 +78,7 @@ class AdaptConfig:
     class_captions: str | None = None
     caption_template: str = "a person {name}"
     device: str = "cpu"
+    precision: str = "fp32"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +94,7 @@ def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
         config.lr = float(defaults["lr"])
     if config.max_steps is None:
         config.max_steps = int(defaults["max_steps"])
+    check_precision(config.precision)
     checks = [
         (config.shots >= 1, f"--shots must be at least 1, got {config.shots}"),
         (config.top_k >= 1, f"--top-k must be at least 1, got {config.top_k}"),

@@ -88,6 +88,12 @@ class LossSwitches:
     window_threshold: float = -1.0  # -1: the paper's (1 + cos) / 2; higher: an unrelated window gets 0
 
 
+def _twice(batch: AdaptBatch) -> AdaptBatch:
+    """The target conditioning for the target rows and, again, for their windows."""
+    return AdaptBatch(target=batch.target, target_mask=batch.target_mask, labels=torch.cat([batch.labels, batch.labels]),
+                      class_text=torch.cat([batch.class_text, batch.class_text]))
+
+
 class AdaptObjective(nn.Module):
     """Loss terms of one step; ``mining=False`` gives the finetune / LoRA baselines (L_rec only).
 
@@ -122,6 +128,15 @@ class AdaptObjective(nn.Module):
     def _global(self, local: torch.Tensor) -> torch.Tensor:
         return local if self.ctx is None else gather_rows(local, self.ctx)
 
+    def _reconstruction_terms(self, x0_hat, x, mask, sw: LossSwitches) -> dict[str, torch.Tensor]:
+        rec = masked_mse_per_sample(x0_hat, x, mask).mean()
+        vel = self.velocity(x0_hat, x, mask)
+        zero = rec.new_zeros(())
+        terms = {"rec": rec, "vel": vel, "con": zero, "win": zero, "window_weight": zero}
+        if not self.mining:
+            terms["total"] = sw.lambda_rec * rec + sw.lambda_vel * vel
+        return terms
+
     def _student(self, x_t, t, batch: AdaptBatch, mask, text_keep, action_keep):
         return self.model(x_t, t, text=batch.class_text, action=batch.labels, mask=mask,
                           text_keep=text_keep, action_keep=action_keep, return_latents=True)
@@ -132,23 +147,32 @@ class AdaptObjective(nn.Module):
         bsz, frames, feats = x.shape
         source_frames = batch.source.shape[1] if self.mining else 0
         t, noise, text_keep, action_keep = self._draws(bsz, max(frames, source_frames), feats, x.device)
-
-        x0_hat, target_latents = self._student(self.add_noise(x, t, noise[:, :frames]), t, batch, mask,
-                                               text_keep, action_keep)
-        rec = masked_mse_per_sample(x0_hat, x, mask).mean()
-        vel = self.velocity(x0_hat, x, mask)
-        zero = rec.new_zeros(())
-        terms = {"rec": rec, "vel": vel, "con": zero, "win": zero, "window_weight": zero}
+        x_t = self.add_noise(x, t, noise[:, :frames])
         if not self.mining:
-            terms["total"] = sw.lambda_rec * rec + sw.lambda_vel * vel
-            return terms
+            x0_hat, _ = self._student(x_t, t, batch, mask, text_keep, action_keep)
+            return self._reconstruction_terms(x0_hat, x, mask, sw)
 
+        # the frozen prior reads the source first: its attention says which window the student also denoises
         with prior_pass(self.model, self.lora):
             s_t = self.add_noise(batch.source, t, noise[:, :source_frames])
             _, source_latents = self.model(s_t, t, text=batch.source_text, action=None, mask=batch.source_mask,
                                            return_latents=True)
-        z_target, _ = self.mic(target_latents, mask)
         z_source, source_attention = self.mic(source_latents, batch.source_mask)
+        if sw.window:
+            starts, lengths = best_attention_windows(source_attention, batch.source_mask.sum(1), mask.sum(1))
+            window, window_mask = cut_windows(batch.source, starts, lengths, frames)
+            w_t = self.add_noise(window, t, noise[:, :frames])
+            # target and window through the student in ONE pass (same conditioning, same drops): the same
+            # maths as two passes, with twice the rows per matrix product
+            both_hat, both_latents = self._student(torch.cat([x_t, w_t]), torch.cat([t, t]), _twice(batch),
+                                                   torch.cat([mask, window_mask]), torch.cat([text_keep, text_keep]),
+                                                   torch.cat([action_keep, action_keep]))
+            x0_hat, w0_hat = both_hat[:bsz], both_hat[bsz:]
+            target_latents, window_latents = both_latents[:bsz], both_latents[bsz:]
+        else:
+            x0_hat, target_latents = self._student(x_t, t, batch, mask, text_keep, action_keep)
+        terms = self._reconstruction_terms(x0_hat, x, mask, sw)
+        z_target, _ = self.mic(target_latents, mask)
 
         if sw.contrastive:
             source_labels = batch.labels
@@ -161,11 +185,6 @@ class AdaptObjective(nn.Module):
             self.bank.push(z_all, labels_all)
 
         if sw.window:
-            starts, lengths = best_attention_windows(source_attention, batch.source_mask.sum(1),
-                                                     mask.sum(1))
-            window, window_mask = cut_windows(batch.source, starts, lengths, frames)
-            w_t = self.add_noise(window, t, noise[:, :frames])
-            w0_hat, window_latents = self._student(w_t, t, batch, window_mask, text_keep, action_keep)
             per_sample = masked_mse_per_sample(w0_hat, window, window_mask)
             if sw.dww:
                 with torch.no_grad():
@@ -177,6 +196,6 @@ class AdaptObjective(nn.Module):
                 weight = weight * batch.source_weight.to(weight.dtype)
             terms["win"] = (weight * per_sample).mean()
             terms["window_weight"] = weight.mean()
-        terms["total"] = (sw.lambda_rec * rec + sw.lambda_vel * vel + sw.lambda_con * terms["con"]
+        terms["total"] = (sw.lambda_rec * terms["rec"] + sw.lambda_vel * terms["vel"] + sw.lambda_con * terms["con"]
                           + sw.lambda_win * terms["win"])
         return terms

@@ -40,6 +40,7 @@ from ..runtime.distributed import (
     wrap_ddp,
 )
 from ..runtime.metrics_log import plot_loss_curves
+from ..runtime.precision import autocast
 from ..runtime.provenance import collect_provenance
 from ..runtime.training_loop import TrainingRun
 from ..runtime.training_rng import TrainingRandomness
@@ -221,7 +222,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         student.train()
         drawn = sampler.draw()
         batch = AdaptBatch(**{k: v for k, v in drawn.items() if k in AdaptBatch.__dataclass_fields__}).to(device)
-        terms = step_module(batch)
+        with autocast(device, config.precision):
+            terms = step_module(batch)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(student.trainable_parameters(), config.grad_clip)

@@ -50,6 +50,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 NprocOpt = Annotated[
     int, typer.Option("--nproc", help="Run under torchrun with this many processes on this machine (DDP).")
 ]
+PrecisionOpt = Annotated[
+    str, typer.Option("--precision", help="fp32 (the same numbers on every machine) or bf16 (autocast: several times "
+                                          "faster matrix products on CPUs with AVX-512 BF16 / AMX and on GPUs).")
+]
 ShotsOpt = Annotated[int, typer.Option("--shots", min=1, help="Real clips per class (the few-shot split).")]
 FewShotSeedOpt = Annotated[
     int, typer.Option("--fewshot-seed", help="Seed of the few-shot draw (which clips are the shots); the same in "

@@ -18,6 +18,7 @@ from ._common import (
     MaxStepsOpt,
     NprocOpt,
     OutOpt,
+    PrecisionOpt,
     ProtocolOpt,
     ResumeOpt,
     SeedOpt,
@@ -92,6 +93,7 @@ def adapt(
     lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="Dropout on the LoRA input.")] = 0.1,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
+    precision: PrecisionOpt = "fp32",
     resume: ResumeOpt = False,
     show_mining: Annotated[bool, typer.Option("--show-mining", help="Print what is mined for each class and exit.")] = False,
     nproc: NprocOpt = 1,
@@ -124,7 +126,7 @@ def adapt(
         weight_decay=weight_decay, grad_clip=grad_clip, batch_size=batch_size, max_steps=max_steps,
         checkpoint_every=checkpoint_every, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         class_captions=None if class_captions is None else str(class_captions), caption_template=caption_template,
-        device=device), preset=loaded_prior.preset)
+        device=device, precision=precision), preset=loaded_prior.preset)
     if show_mining:
         report = adapt_pipeline.show_mining(cfg, store=st, prior=loaded_prior)
         return emit(report, json_output, _mining_view(report))

@@ -12,6 +12,7 @@ from ._common import (
     ConfigOpt,
     DeviceOpt,
     JsonOpt,
+    PrecisionOpt,
     ResumeOpt,
     SeedOpt,
     StoreOpt,
@@ -41,6 +42,7 @@ def generate(
     store: StoreOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
+    precision: PrecisionOpt = "fp32",
     resume: ResumeOpt = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing collection of that name.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Also render the first clips to this GIF.")] = None,
@@ -58,7 +60,8 @@ def generate(
         model=model, collection=collection, per_class=per_class, oversample=oversample,
         counts_file=None if counts is None else str(counts),
         classes=[c for c in classes.split(",") if c.strip()] if classes else None, text=text, n=n, length=length,
-        sampler=sampler, steps=steps, guidance=guidance, seed=seed, batch_size=batch_size, device=device, shard=shard,
+        sampler=sampler, steps=steps, guidance=guidance, precision=precision, seed=seed, batch_size=batch_size,
+        device=device, shard=shard,
         resume=resume, overwrite=overwrite, commit_every=commit_every, gif=None if out is None else str(out))
     result = run_generate(request, store=open_store(store))
     per_class = ", ".join(f"{k} {v}" for k, v in result["per_class"].items())

@@ -18,6 +18,7 @@ from ._common import (
     JsonOpt,
     NprocOpt,
     OutOpt,
+    PrecisionOpt,
     ProtocolOpt,
     ResumeOpt,
     ShotsOpt,
@@ -84,6 +85,8 @@ def train_har(
     min_epoch_clips: Annotated[int, typer.Option("--min-epoch-clips", help="Small training sets are repeated up to this many clips per epoch.")] = 1024,
     val_per_class: Annotated[int, typer.Option("--val-per-class", help="Training-side clips per class carved out for model selection (0: none).")] = 5,
     augment_copies: Annotated[int, typer.Option("--augment-copies", help="Augmented copies of each shot (--train augment, --augment-shots).")] = 5,
+    augment_synthetic: Annotated[bool, typer.Option("--augment-synthetic", help="Replace every synthetic clip by one geometric augmentation of itself (yaw, scale, shear, speed).")] = False,
+    synthetic_weight: Annotated[float, typer.Option("--synthetic-weight", help="Loss weight of a generated clip (a real one weighs 1): below 1, synthetic clips teach less than the shots.")] = 1.0,
     augment_shots: Annotated[bool, typer.Option("--augment-shots", help="Also add the augmented copies of the shots with --train real / mixed (mixed: shots + copies + synthetic).")] = False,
     threads: Annotated[Optional[int], typer.Option("--threads", help="torch CPU threads (default: torch's choice).")] = None,
     sync_bn: Annotated[bool, typer.Option("--sync-bn/--no-sync-bn", help="Under several processes: BatchNorm statistics of the global batch (default) or of each process's rows.")] = True,
@@ -92,6 +95,7 @@ def train_har(
     collection: CollectionOpt = None,
     out: OutOpt = None,
     device: DeviceOpt = "cpu",
+    precision: PrecisionOpt = "fp32",
     resume: ResumeOpt = False,
     config: ConfigOpt = None,
     json_output: JsonOpt = False,
@@ -109,6 +113,7 @@ def train_har(
     from ..har.run import HarRunConfig, run_train_har
     from ..har.train import TrainConfig
     from ..runtime.distributed import resolve_device
+    from ..runtime.precision import check_precision
 
     resolve_device(device)
     check_global_batch(batch_size, nproc)
@@ -117,10 +122,13 @@ def train_har(
         return
     training = TrainConfig(model=model, width=width, stream=stream, clip_len=clip_len, epochs=epochs,
                            batch_size=batch_size, base_lr=lr, weight_decay=weight_decay,
-                           min_epoch_clips=min_epoch_clips, sync_bn=sync_bn, device=device)
+                           min_epoch_clips=min_epoch_clips, sync_bn=sync_bn, device=device,
+                           synthetic_weight=synthetic_weight,
+                           precision=check_precision(precision))
     cfg = HarRunConfig(collection=name, train=train, out=str(out), protocol=protocol, shots=shots,
                        fewshot_seed=fewshot_seed, seeds=seed_list, classes=classes, synthetic=synthetic,
                        synthetic_per_class=synthetic_per_class, val_per_class=val_per_class,
-                       augment_copies=augment_copies, augment_shots=augment_shots, threads=threads, training=training)
+                       augment_copies=augment_copies, augment_shots=augment_shots,
+                       augment_synthetic=augment_synthetic, threads=threads, training=training)
     result = run_train_har(cfg, open_store(store), resume=resume)
     emit(result, json_output, results_view(result))

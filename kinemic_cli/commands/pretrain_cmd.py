@@ -15,6 +15,7 @@ from ._common import (
     MaxStepsOpt,
     NprocOpt,
     OutOpt,
+    PrecisionOpt,
     PresetOpt,
     ResumeOpt,
     SeedOpt,
@@ -53,6 +54,7 @@ def pretrain(
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resumable checkpoints.")] = 500,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
+    precision: PrecisionOpt = "fp32",
     resume: ResumeOpt = False,
     import_mdm_checkpoint: Annotated[Optional[Path], typer.Option("--import-mdm", help="Convert MDM's HumanML3D checkpoint (.pt) into a prior instead of training.")] = None,
     mdm_stats: Annotated[Optional[Path], typer.Option("--mdm-stats", help="With --import-mdm: the HumanML3D folder holding Mean.npy and Std.npy.")] = None,
@@ -82,7 +84,7 @@ def pretrain(
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
         diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
-        ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device,
+        ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         **({"text_encoder": text_encoder} if text_encoder else {})))
     check_global_batch(cfg.batch_size, nproc)
     if relaunch_under_torchrun(nproc, what="pretrain"):

@@ -21,6 +21,7 @@ from ..errors import KinemicError
 from ..prior.bundle import is_prior_folder, load_prior, resolve_prior_folder
 from ..runtime.config_files import read_yaml_mapping
 from ..runtime.distributed import resolve_device
+from ..runtime.precision import check_precision
 from ..runtime.provenance import collect_provenance, file_sha256
 from ..store import MotionStore
 from .into_store import generate_into_store
@@ -44,6 +45,7 @@ class GenerateRequest:
     sampler: str = "ddpm"
     steps: int | None = None
     guidance: float = 2.5
+    precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
     device: str = "cpu"
@@ -161,7 +163,8 @@ def _prior_sampler(request: GenerateRequest, device: torch.device):
 def _options(request: GenerateRequest) -> SamplingOptions:
     if request.guidance < 0:
         raise KinemicError(f"--guidance must be 0 or more, got {request.guidance}")
-    return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance))
+    return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
+                           precision=check_precision(request.precision))
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -220,6 +223,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
+             "precision": request.precision,
              "generator": facts["method"]}
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them
         attrs["fewshot"] = facts["fewshot"]

@@ -29,6 +29,7 @@ from ..errors import KinemicError
 from ..motion.resample import resample_time
 from ..prior.bundle import Prior
 from ..prior.diffusion import ClipNoise, create_sampler, sample
+from ..runtime.precision import autocast
 from ..skeletons import Skeleton, convert_joints
 from .plan import PlannedClip
 
@@ -42,6 +43,7 @@ class SamplingOptions:
     sampler: str = "ddpm"
     steps: int | None = None
     guidance: float = 2.5
+    precision: str = "fp32"
 
 
 class DiffusionClipSampler:
@@ -111,10 +113,15 @@ class DiffusionClipSampler:
             filled = chunk + [chunk[0]] * (rows - len(chunk))  # fill-up rows are dropped below
             text, action = self._conditioning(filled)
             noise = ClipNoise([item.seed for item in filled], (length, self.prior.features.dim), self.device)
-            x0 = sample(self.model, self.sampler, noise=noise, text=text, action=action, mask=None,
+            x0 = sample(self._denoise, self.sampler, noise=noise, text=text, action=action, mask=None,
                         guidance=self.options.guidance, progress=progress)
             out.append(x0[: len(chunk)].float().cpu().numpy())
         return np.concatenate(out)
+
+    def _denoise(self, *args, **kwargs) -> torch.Tensor:
+        """The model's x0 prediction, its matrix products in ``--precision``; the sampler's arithmetic stays fp32."""
+        with autocast(self.device, self.options.precision):
+            return self.model(*args, **kwargs).float()
 
     def features_to_joints(self, features: np.ndarray) -> np.ndarray:
         """One clip's normalised features ``[T, F]`` -> joints on the output skeleton and fps."""

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import KinemicError
 from .data import ClipBank
 
-__all__ = ["AugmentConfig", "augment_clip", "augment_bank"]
+__all__ = ["augment_each", "AugmentConfig", "augment_clip", "augment_bank"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,21 @@ def augment_clip(frames: np.ndarray, rng: np.random.Generator, cfg: AugmentConfi
     out[..., :dims] = frames[..., :dims] @ _spatial_matrix(rng, cfg, dims).T.astype(np.float32)
     out = np.where(missing, 0.0, out).astype(np.float32)
     return _time_warp(out, rng, cfg)
+
+
+def augment_each(bank: ClipBank, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig(), *,
+                 is_2d: bool = False) -> ClipBank:
+    """Every clip of ``bank`` replaced by one augmented version of itself (origin and labels kept).
+
+    For generated clips: they get the camera yaw, scale, shear and speed variation the real
+    target clips have, without changing how many there are.
+    """
+    clips = [augment_clip(bank.data[i, : bank.lengths[i]], rng, cfg, is_2d=is_2d) for i in range(len(bank))]
+    if not clips:
+        return bank
+    out = ClipBank.from_clips(clips, bank.labels, "augment", source_index=bank.source_index)
+    out.origin = bank.origin.copy()
+    return out
 
 
 def augment_bank(bank: ClipBank, copies: int, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig(), *,

@@ -59,6 +59,7 @@ class HarRunConfig:
     val_per_class: int = 5
     augment_copies: int = 5
     augment_shots: bool = False
+    augment_synthetic: bool = False
     threads: int | None = None
     training: TrainConfig = field(default_factory=TrainConfig)
 
@@ -119,6 +120,8 @@ def run_train_har(cfg: HarRunConfig, store: MotionStore, *, resume: bool = False
         raise KinemicError(f"--out {out}: already holds results.json (use --resume or another folder)")
     if not cfg.seeds:
         raise KinemicError("--seeds: give at least one training seed")
+    if cfg.training.synthetic_weight < 0:
+        raise KinemicError(f"--synthetic-weight must not be negative, got {cfg.training.synthetic_weight}")
     if cfg.training.epochs < 1:
         raise KinemicError(f"--epochs must be >= 1, got {cfg.training.epochs}")
     if cfg.training.batch_size < 2:
@@ -143,6 +146,7 @@ def _run_all_seeds(cfg: HarRunConfig, store: MotionStore, *, resume: bool, ctx: 
                           fewshot_seed=cfg.fewshot_seed, classes=cfg.classes, synthetic=cfg.synthetic,
                           synthetic_per_class=cfg.synthetic_per_class, val_per_class=cfg.val_per_class,
                           augment_copies=cfg.augment_copies, augment_shots=cfg.augment_shots,
+                          augment_synthetic=cfg.augment_synthetic,
                           record_split=ctx.is_main)
     provenance = collect_provenance("train-har", cfg.as_dict(), inputs=[str(store.path)], seed=cfg.seeds[0],
                                     world_size=ctx.world_size)

@@ -29,7 +29,7 @@ from ..errors import KinemicError
 from ..skeletons import Skeleton
 from ..store import MotionStore
 from ..store.splits import FewShotSplit, fewshot_identity, make_fewshot_split, training_split_name
-from .augment import AugmentConfig, augment_bank
+from .augment import AugmentConfig, augment_bank, augment_each
 from .data import ClipBank, load_clip_bank
 from .modes import FEWSHOT_MODES, TRAIN_MODES
 
@@ -134,6 +134,7 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
                    fewshot_seed: int = 42, classes=None, synthetic: str | None = None,
                    synthetic_per_class: int | None = None, val_per_class: int = 5, augment_copies: int = 5,
                    augment_config: AugmentConfig = AugmentConfig(), augment_shots: bool = False,
+                   augment_synthetic: bool = False,
                    persons: int | None = None, record_split: bool = True) -> HarSets:
     """Load the train / validation / test clips of one setting (see the module docstring).
 
@@ -185,9 +186,13 @@ def build_har_sets(store: MotionStore, collection: str, *, train: str, protocol:
                                           augment_config, is_2d=skeleton.is_2d)
             banks.append(shots_bank)
         if train in ("synth", "mixed"):
-            banks.append(synthetic_bank(store, synthetic, class_names=class_names, class_ids=class_ids,
-                                        skeleton=skeleton, persons=n_persons, per_class=synthetic_per_class,
-                                        seed=fewshot_seed, allow_missing=train == "mixed", fewshot=fewshot))
+            synth = synthetic_bank(store, synthetic, class_names=class_names, class_ids=class_ids,
+                                   skeleton=skeleton, persons=n_persons, per_class=synthetic_per_class,
+                                   seed=fewshot_seed, allow_missing=train == "mixed", fewshot=fewshot)
+            if augment_synthetic:
+                synth = augment_each(synth, np.random.default_rng([fewshot_seed, shots, 7]), augment_config,
+                                     is_2d=skeleton.is_2d)
+            banks.append(synth)
         val = load_clip_bank(coll, val_idx, origin="real", **load) if val_idx.size else None
         test = load_clip_bank(coll, test_idx, origin="real", **load)
     return HarSets(class_names=names, class_ids=class_ids, skeleton=skeleton, persons=n_persons,

@@ -45,6 +45,7 @@ from ..runtime.distributed import (
     resolve_device,
     wrap_ddp,
 )
+from ..runtime.precision import autocast
 from ..runtime.progress import progress_task
 from ..runtime.training_rng import TrainingRandomness
 from ..skeletons import Skeleton
@@ -69,6 +70,8 @@ class TrainConfig:
     dropout: float = 0.0
     sync_bn: bool = True
     device: str = "cpu"
+    precision: str = "fp32"
+    synthetic_weight: float = 1.0  # loss weight of a generated clip relative to a real one (see weighted_loss)
 
     @property
     def lr(self) -> float:
@@ -98,8 +101,9 @@ def _run(model: STGCN, bank: ClipBank, cfg: TrainConfig, skeleton: Skeleton, fea
     for start in range(0, len(mine), 128):
         rows = mine[start:start + 128]
         x = _to_input(bank.batch(rows, cfg.clip_len, None), skeleton, cfg.stream, device)
-        feats = model.forward_features(x)
-        out.append((feats if features else model.forward_head(feats)).float().cpu().numpy())
+        with autocast(device, cfg.precision):
+            feats = model.forward_features(x)
+            out.append((feats if features else model.forward_head(feats)).float().cpu().numpy())
     width = model.num_features if features else model.fc.out_features
     local = np.concatenate(out) if out else np.zeros((0, width), np.float32)
     return gather_ragged_rows(local, len(bank), ctx)
@@ -124,6 +128,25 @@ def score(model: STGCN, bank: ClipBank, cfg: TrainConfig, skeleton: Skeleton, nu
         "per_class": [None if math.isnan(a) else float(a) for a in per_class_accuracy(pred, bank.labels, num_classes)],
         "confusion": confusion_matrix(pred, bank.labels, num_classes).tolist(),
     }
+
+
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                  ctx: DistContext | None = None) -> torch.Tensor:
+    """``sum_i w_i CE_i / sum_i w_i`` over the GLOBAL batch (each process returns its share).
+
+    ``w_i`` is ``--synthetic-weight`` for a generated clip and 1 for a real one (or a copy
+    of one), so a weight below 1 lets synthetic clips teach less than the shots without
+    changing the size of a step.  Under torchrun the denominator is summed over processes
+    and each process's numerator divided by it times the world size, so DDP's gradient
+    average is the gradient of the global weighted mean.  All weights 1 is plain cross entropy.
+    """
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    total = weights.sum().detach()
+    world = 1
+    if ctx is not None and ctx.world_size > 1:
+        total = all_reduce_mean(total, ctx) * ctx.world_size
+        world = ctx.world_size
+    return (weights * per_sample).sum() * world / total.clamp(min=1e-12)
 
 
 def _epoch_order(n: int, epoch_clips: int, rng: np.random.Generator) -> np.ndarray:
@@ -171,8 +194,11 @@ def train_recogniser(train: ClipBank, val: ClipBank | None, *, skeleton: Skeleto
                     continue
                 x = _to_input(train.batch(rows, cfg.clip_len, rng, keep=local), skeleton, cfg.stream, device)
                 y = torch.from_numpy(train.labels[rows][local]).to(device)
-                logits = trained(x)
-                loss = F.cross_entropy(logits, y)
+                with autocast(device, cfg.precision):
+                    logits = trained(x).float()
+                weights = torch.from_numpy(np.where(train.origin[rows][local] == "synth", cfg.synthetic_weight,
+                                                    1.0).astype(np.float32)).to(device)
+                loss = weighted_loss(logits, y, weights, ctx)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()

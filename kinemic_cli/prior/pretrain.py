@@ -36,6 +36,7 @@ from ..runtime.distributed import (
     wrap_ddp,
 )
 from ..runtime.metrics_log import plot_loss_curves
+from ..runtime.precision import autocast, check_precision
 from ..runtime.provenance import collect_provenance
 from ..runtime.training_loop import TrainingRun
 from ..runtime.training_rng import TrainingRandomness
@@ -87,6 +88,7 @@ class PretrainConfig:
     checkpoint_every: int = 500
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +118,7 @@ def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
     config.lr = float(config.lr if config.lr is not None else defaults["lr"])
     config.max_steps = int(config.max_steps if config.max_steps is not None else defaults["max_steps"])
     config.batch_size = int(config.batch_size if config.batch_size is not None else defaults["batch_size"])
+    check_precision(config.precision)
     checks = [
         (config.max_steps >= 1, f"--max-steps must be at least 1, got {config.max_steps}"),
         (config.batch_size >= 1, f"--batch-size must be at least 1, got {config.batch_size}"),
@@ -216,8 +219,9 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         keep = torch.rand(config.batch_size, generator=shared) >= config.cfg_drop
         rows = slice(ctx.rank, config.batch_size, ctx.world_size)
         t_rows = t[rows].to(ctx.device)
-        prediction = trained(schedule.add_noise(x, t_rows, noise[rows].to(ctx.device)), t_rows, mask=mask, text=text,
-                             text_keep=keep[rows].to(ctx.device))
+        with autocast(ctx.device, config.precision):
+            prediction = trained(schedule.add_noise(x, t_rows, noise[rows].to(ctx.device)), t_rows, mask=mask,
+                                 text=text, text_keep=keep[rows].to(ctx.device)).float()
         rec = masked_mse_per_sample(prediction, x, mask).mean()
         vel = velocity(prediction, x, mask)
         loss = rec + config.lambda_vel * vel
