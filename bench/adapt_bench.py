@@ -34,13 +34,13 @@ def run_one(preset: str, method: str, steps: int) -> dict:
     import torch
 
     from kinemic_cli.adapt.config import AdaptConfig, resolve_adapt_config
-    from kinemic_cli.runtime.precision import autocast
     from kinemic_cli.adapt.losses import AdaptBatch, AdaptObjective, LossSwitches
     from kinemic_cli.adapt.student import build_student
     from kinemic_cli.motion.features import HumanML3DFeatures
     from kinemic_cli.motion.normaliser import Normaliser
     from kinemic_cli.prior.bundle import Prior
     from kinemic_cli.prior.diffusion import CosineSchedule
+    from kinemic_cli.runtime.precision import autocast
     from kinemic_cli.skeletons import SMPL22
 
     torch.manual_seed(0)

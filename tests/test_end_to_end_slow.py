@@ -41,12 +41,16 @@ def test_quickstart_runs_every_stage(tmp_path):
 def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     work = tmp_path / "uplift"
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "uplift.py"), "--work", str(work), "--quick",
-                           "--recipes", "mixed,augment,judged", "--recipe-methods", "kinemic"],
+                           "--recipes", "mixed,augment,weighted,judged", "--recipe-methods", "kinemic",
+                           "--ablation", "paper=--kinematic-gate 0", "--parallel", "2"],
                           env=_env(tmp_path), capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((work / "uplift.json").read_text())
     assert set(result["accuracy"]) == {"real", "augment", "mixed (finetune)", "mixed (lora)", "mixed (kinemic)", "gt",
-                                       "mixed + augment (kinemic)", "mixed + augment + judged (kinemic)"}
+                                       "mixed (kinemic: paper)", "mixed + augment (kinemic)",
+                                       "mixed + augment, synthetic weight 0.5 (kinemic)",
+                                       "mixed + augment + judged (kinemic)"}
     assert all(0.0 <= acc <= 1.0 for acc in result["accuracy"].values())
-    assert "kinemic_beats_augment" in result["checks"] and "kinemic_judged_beats_augment" in result["checks"]
+    assert "kinemic_mixed_minus_real_points" in result["checks"]
+    assert "mixed + augment + judged (kinemic): minus augment points" in result["checks"]
     assert all(step["returncode"] == 0 for step in result["steps"])

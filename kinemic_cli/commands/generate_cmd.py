@@ -36,6 +36,7 @@ def generate(
     steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps for ddim (default 20).")] = None,
     guidance: Annotated[float, typer.Option("--guidance", help="Classifier-free guidance scale (1 = none).")] = 2.5,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
+    compute_rows: Annotated[int, typer.Option("--compute-rows", min=1, help="CPU: clips per matrix product; clips are bit-identical for a given value whatever --batch-size, --shard or processes (recorded in the collection). Larger is faster per clip.")] = 8,
     commit_every: Annotated[int, typer.Option("--commit-every", help="Clips per durable part: a killed run loses at most this many.")] = 256,
     shard: Annotated[Optional[str], typer.Option("--shard", help="i/n: make only part i of n (the union of parts is the whole run).")] = None,
     collection: Annotated[Optional[str], typer.Option("--collection", help="Collection to write (default: <target>-synth-<method>-s<seed> for an adapted model, prompt-s<seed> for --prompt).")] = None,
@@ -60,7 +61,7 @@ def generate(
         model=model, collection=collection, per_class=per_class, oversample=oversample,
         counts_file=None if counts is None else str(counts),
         classes=[c for c in classes.split(",") if c.strip()] if classes else None, text=text, n=n, length=length,
-        sampler=sampler, steps=steps, guidance=guidance, precision=precision, seed=seed, batch_size=batch_size,
+        sampler=sampler, steps=steps, guidance=guidance, precision=precision, seed=seed, batch_size=batch_size, compute_rows=compute_rows,
         device=device, shard=shard,
         resume=resume, overwrite=overwrite, commit_every=commit_every, gif=None if out is None else str(out))
     result = run_generate(request, store=open_store(store))

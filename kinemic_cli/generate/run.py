@@ -26,7 +26,7 @@ from ..runtime.provenance import collect_provenance, file_sha256
 from ..store import MotionStore
 from .into_store import generate_into_store
 from .plan import length_batches, parse_shard, plan_generation, shard_plan
-from .sampler import DiffusionClipSampler, SamplingOptions
+from .sampler import CPU_COMPUTE_ROWS, DiffusionClipSampler, SamplingOptions
 
 __all__ = ["GenerateRequest", "run_generate", "read_counts_file", "real_beside_generated"]
 
@@ -48,6 +48,7 @@ class GenerateRequest:
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
+    compute_rows: int = CPU_COMPUTE_ROWS
     device: str = "cpu"
     shard: str | None = None
     resume: bool = False
@@ -121,7 +122,7 @@ def _adapted_sampler(request: GenerateRequest, device: torch.device):
     else:
         raise KinemicError("say how many clips: --per-class N, --oversample F or --counts FILE")
     sampler = DiffusionClipSampler(
-        adapted.model, adapted.prior, options=_options(request), skeleton=adapted.target_skeleton,
+        adapted.model, adapted.prior, options=_options(request), compute_rows=request.compute_rows, skeleton=adapted.target_skeleton,
         fps=adapted.target_fps, class_names=_target_class_names(adapted), device=device,
         label_to_class={lab: k for k, lab in enumerate(labels)}, class_text=adapted.class_text)
     plan = plan_generation(counts=counts, lengths_per_class=shots, seed=request.seed, fixed_length=request.length,
@@ -152,7 +153,7 @@ def _prior_sampler(request: GenerateRequest, device: torch.device):
     prior = load_prior(request.model, device)
     count = request.n if request.n is not None else (request.per_class or 8)
     length = request.length or min(prior.max_frames, int(round(6 * prior.fps)))
-    sampler = DiffusionClipSampler(prior.model, prior, options=_options(request), skeleton=prior.skeleton,
+    sampler = DiffusionClipSampler(prior.model, prior, options=_options(request), compute_rows=request.compute_rows, skeleton=prior.skeleton,
                                    fps=prior.fps, class_names=[request.text], device=device, use_action=False)
     plan = plan_generation(counts={0: count}, lengths_per_class={}, seed=request.seed, fixed_length=length,
                            text=request.text)
@@ -223,7 +224,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
-             "precision": request.precision,
+             "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them
         attrs["fewshot"] = facts["fewshot"]

@@ -13,8 +13,11 @@ one length, so nothing is padded in time.  On the CPU that is not yet enough for
 equality: BLAS picks other kernels for other matrix shapes (a batch of 1 and a batch of 8
 differ in the last bit), while for one shape every row's result is independent of its
 batch-mates and of the thread count.  So on the CPU the model always runs on chunks of
-exactly :data:`CPU_COMPUTE_ROWS` clips, the last chunk filled up with copies; then
-``--batch-size``, ``--shard`` and the number of processes cannot change a single bit.
+exactly ``--compute-rows`` clips (default :data:`CPU_COMPUTE_ROWS`), the last chunk filled
+up with copies; then ``--batch-size``, ``--shard`` and the number of processes cannot
+change a single bit for a given ``--compute-rows``, which the collection records (and
+``--resume`` and ``store merge`` check).  Larger chunks make larger matrix products (faster
+per clip), but each clip length fills its last chunk with copies, so the default is modest.
 On CUDA the whole batch runs at once (speed first; bit equality is promised on the CPU).
 """
 
@@ -57,13 +60,16 @@ class DiffusionClipSampler:
     def __init__(self, model: torch.nn.Module, prior: Prior, *, options: SamplingOptions, skeleton: Skeleton,
                  fps: float, class_names: list[str], device: torch.device | str = "cpu",
                  label_to_class: dict[int, int] | None = None, class_text: list[np.ndarray] | None = None,
-                 use_action: bool = True):
+                 use_action: bool = True, compute_rows: int = CPU_COMPUTE_ROWS):
         self.model, self.prior, self.options = model, prior, options
         self.skeleton, self.fps, self.class_names = skeleton, float(fps), list(class_names)
         self.device = torch.device(device)
         self.label_to_class = dict(label_to_class or {})
         self.class_text = list(class_text or [])
         self.use_action = use_action
+        if compute_rows < 1:
+            raise KinemicError(f"--compute-rows must be at least 1, got {compute_rows}")
+        self.compute_rows = int(compute_rows)
         self._text_cache: dict[str, np.ndarray] = {}
         self.sampler = create_sampler(options.sampler, prior.schedule, options.steps)
 
@@ -105,7 +111,7 @@ class DiffusionClipSampler:
         length = lengths.pop()
         if not 1 <= length <= self.prior.max_frames:
             raise KinemicError(f"clip length {length} outside 1..{self.prior.max_frames} (the prior's longest)")
-        rows = CPU_COMPUTE_ROWS if self.device.type == "cpu" else len(batch)
+        rows = self.compute_rows if self.device.type == "cpu" else len(batch)
         out = []
         self.model.eval()
         for start in range(0, len(batch), rows):

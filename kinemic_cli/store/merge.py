@@ -14,6 +14,9 @@ from .index import MotionStore
 
 __all__ = ["merge_collections"]
 
+#: settings a generated collection records that decide its numbers; shards of one run share them
+GENERATION_SETTINGS = ("generator", "sampler", "steps", "guidance", "precision", "compute_rows")
+
 
 def merge_collections(store: MotionStore, sources: list[str], into: str, *, order: str = "sample_id",
                       overwrite: bool = False) -> Collection:
@@ -34,6 +37,10 @@ def merge_collections(store: MotionStore, sources: list[str], into: str, *, orde
             if c.attrs.get("fewshot") != first.attrs.get("fewshot"):
                 raise KinemicError(f"cannot merge {c.name!r} with {first.name!r}: they were generated from "
                                    "different few-shot splits")
+            differ = [k for k in GENERATION_SETTINGS if c.attrs.get(k) != first.attrs.get(k)]
+            if differ:
+                raise KinemicError(f"cannot merge {c.name!r} with {first.name!r}: generated with different "
+                                   f"{', '.join(differ)} (shards of one run share them)")
         entries = [(str(c.sample_ids[i]), k, i) for k, c in enumerate(colls) for i in range(len(c))]
         if order == "sample_id":
             entries.sort(key=lambda e: e[0])
