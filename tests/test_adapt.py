@@ -143,3 +143,14 @@ def test_target_on_another_skeleton_is_converted_or_refused():
     with pytest.raises(KinemicError, match="clip S002: skeleton 'openpose18' is 2D"):
         prepare_joints(np.zeros((5, 1, 18, 3)), skeleton=OPENPOSE18, fps=30.0, prior_skeleton=SMPL22, prior_fps=20.0,
                        max_frames=196, where="clip S002")
+
+
+def test_builtin_demo_on_a_fresh_store_names_the_command_that_prepares_its_source(tmp_path):
+    from conftest import run_kinemic
+
+    store = tmp_path / "fresh.h5"
+    run_kinemic("prepare", "--dataset", "demo", "--limit", "60", "--store", str(store))
+    proc = run_kinemic("adapt", "--dataset", "demo", "--prior", "builtin:demo", "--shots", "2", "--out",
+                       str(tmp_path / "a"), "--store", str(store), check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert f"kinemic prepare --dataset demo-t2m --store {store}" in proc.stderr

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_kinemic
+from text_support import make_clip_style_encoder
 from torch import nn
 
 from kinemic_cli.errors import KinemicError
@@ -79,16 +80,18 @@ def checkpoint(tmp_path_factory):
     stats.mkdir()
     np.save(stats / "Mean.npy", np.zeros(FEATURES, np.float32))
     np.save(stats / "Std.npy", np.ones(FEATURES, np.float32))
-    return path, stats, sd
+    clip = make_clip_style_encoder(folder)
+    return path, stats, sd, clip
 
 
 def test_imported_prior_computes_what_mdm_computes(checkpoint, tmp_path):
-    path, stats, sd = checkpoint
+    path, stats, sd, clip = checkpoint
     out = tmp_path / "mdm-prior"
-    result = import_mdm(path, out, stats_folder=stats)
+    result = import_mdm(path, out, stats_folder=stats, text_encoder=str(clip))
     assert result["layers"] == LAYERS and result["text_dim"] == CLIP
-    bundle = load_prior(out, with_text_encoder=False)
-    assert bundle.features.name == "hml263" and bundle.text_encoder_name == "clip-ViT-B-32"
+    bundle = load_prior(out)  # with its (512-d, CLIP-style) text encoder, offline from the folder
+    assert bundle.features.name == "hml263" and bundle.text_encoder_name == str(clip)
+    assert bundle.encode_text(["a person waves"]).shape == (1, CLIP)
     assert bundle.schedule.num_steps == 50 and bundle.max_frames == 196 and bundle.preset == "paper"
     g = torch.Generator().manual_seed(1)
     x, text = torch.randn(2, 30, FEATURES, generator=g), torch.randn(2, CLIP, generator=g)
@@ -102,7 +105,7 @@ def test_imported_prior_computes_what_mdm_computes(checkpoint, tmp_path):
 
 
 def test_every_key_is_mapped_or_named(checkpoint):
-    _, _, sd = checkpoint
+    _, _, sd, _ = checkpoint
     extra = {**sd, "embed_action.action_embedding": torch.zeros(12, D)}
     with pytest.raises(KinemicError, match="embed_action.action_embedding"):
         mdm_to_kinemic_state(extra)
@@ -114,13 +117,13 @@ def test_every_key_is_mapped_or_named(checkpoint):
 
 
 def test_wrong_shapes_and_code_in_the_file_are_refused(checkpoint, tmp_path):
-    path, stats, sd = checkpoint
+    path, stats, sd, clip = checkpoint
     bad = dict(sd)
     bad["output_process.poseFinal.weight"] = torch.zeros(251, D)
     bad["output_process.poseFinal.bias"] = torch.zeros(251)
     torch.save(bad, tmp_path / "bad.pt")
     with pytest.raises(KinemicError, match="output_proj.weight has shape"):
-        import_mdm(tmp_path / "bad.pt", tmp_path / "out", stats_folder=stats)
+        import_mdm(tmp_path / "bad.pt", tmp_path / "out", stats_folder=stats, text_encoder=str(clip))
 
     class Payload:
         def __reduce__(self):
@@ -132,9 +135,31 @@ def test_wrong_shapes_and_code_in_the_file_are_refused(checkpoint, tmp_path):
 
 
 def test_cli_import_in_one_line(checkpoint, tmp_path):
-    path, stats, _ = checkpoint
+    path, stats, _, clip = checkpoint
     proc = run_kinemic("pretrain", "--import-mdm", str(path), "--out", str(tmp_path / "p"), check=False)
     assert proc.returncode == 1 and "--mdm-stats" in proc.stderr
     proc = run_kinemic("pretrain", "--import-mdm", str(path), "--mdm-stats", str(stats), "--out", str(tmp_path / "p"),
-                       "--json")
+                       "--text-encoder", str(clip), "--json")
     assert '"layers": 8' in proc.stdout and (tmp_path / "p" / "prior.json").exists()
+
+
+def test_import_refusals_each_name_the_problem(checkpoint, tmp_path):
+    path, stats, sd, clip = checkpoint
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    torch.save(sd, folder / "model.pt")
+    proc = run_kinemic("pretrain", "--import-mdm", str(folder / "model.pt"), "--mdm-stats", str(stats), "--out",
+                       str(tmp_path / "a"), "--text-encoder", "all-MiniLM-L6-v2", check=False)
+    assert proc.returncode == 1 and "384-d" in proc.stderr and "512-d" in proc.stderr  # caught at import, not in adapt
+    proc = run_kinemic("pretrain", "--import-mdm", str(folder / "model.pt"), "--mdm-stats", str(stats), "--out",
+                       str(tmp_path / "b"), check=False)  # CLIP is not on this machine
+    assert proc.returncode == 1 and "--text-encoder DIR" in proc.stderr and "clip-ViT-B-32" in proc.stderr
+    for args, problem in (({"arch": "gru"}, "arch is 'gru'"), ({"layers": 12}, "layers is 12"),
+                          ({"latent_dim": 256}, "latent_dim is 256"), ({"dataset": "kit"}, "dataset is 'kit'"),
+                          ({"text_encoder_type": "bert"}, "text_encoder_type 'bert'")):
+        (folder / "args.json").write_text(__import__("json").dumps(args))
+        with pytest.raises(KinemicError, match=problem):
+            import_mdm(folder / "model.pt", tmp_path / "c", stats_folder=stats, text_encoder=str(clip))
+    (folder / "args.json").write_text('{"arch": "trans_enc", "layers": 8, "latent_dim": 512, "diffusion_steps": 1000}')
+    import_mdm(folder / "model.pt", tmp_path / "d", stats_folder=stats, text_encoder=str(clip))
+    assert load_prior(tmp_path / "d", with_text_encoder=False).schedule.num_steps == 1000  # read, not assumed

@@ -92,7 +92,9 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
     if not source_name:
         raise KinemicError("--source: the prior does not record its training collection; name the captioned source collection")
     if not store.has(source_name):
-        raise KinemicError(f"--source: no collection {source_name!r} in {store.path}")
+        how = (f"run `kinemic prepare --dataset {source_name} --store {store.path}` first (the prior was trained on "
+               "it and KineMIC mines it)" if not config.source else "prepare it, or name another one")
+        raise KinemicError(f"--source: no collection {source_name!r} in {store.path}; {how}")
     with store.collection(source_name) as source:
         if source.kind != "t2m":
             raise KinemicError(f"--source: collection {source_name!r} is of kind {source.kind!r}, not a captioned t2m corpus")

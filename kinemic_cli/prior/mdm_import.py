@@ -11,10 +11,18 @@ weights (``clip_model.*``), which are not part of MDM's trainable state, are ign
 MDM normalises the 263-d HumanML3D vectors with the dataset's ``Mean.npy``/``Std.npy``,
 which the checkpoint does not hold: they are read from the HumanML3D folder the user
 names (``allow_pickle=False``).
+
+An import cannot be half right: MDM saves its training options as ``args.json`` beside the
+checkpoint, and when it is there the import reads it and refuses what kinemic cannot
+reproduce (another architecture, dataset, noise schedule or text encoder family, or a size
+that disagrees with the weights); its diffusion step count and head count are used.  The
+text encoder is loaded at import and must give embeddings of the width the weights take
+(MDM was trained with CLIP ViT-B/32, 512-d; the 384-d MiniLM default cannot condition it).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -27,10 +35,11 @@ from ..motion.features import HumanML3DFeatures
 from ..motion.normaliser import Normaliser
 from ..runtime.provenance import collect_provenance, file_sha256
 from ..skeletons import SMPL22
+from ..text import load_text_encoder
 from .bundle import Prior, save_prior
 from .diffusion import CosineSchedule
 
-__all__ = ["read_mdm_state_dict", "mdm_to_kinemic_state", "import_mdm"]
+__all__ = ["read_mdm_state_dict", "mdm_to_kinemic_state", "import_mdm", "read_mdm_args", "check_mdm_args"]
 
 _FIXED_TABLES = ("sequence_pos_encoder.pe", "embed_timestep.sequence_pos_encoder.pe")
 _DIRECT = {
@@ -113,6 +122,52 @@ def mdm_to_kinemic_state(state: dict[str, torch.Tensor], *, where: str = "checkp
     return config, mapped
 
 
+def read_mdm_args(checkpoint: Path) -> dict:
+    """MDM's ``args.json`` beside the checkpoint (``{}`` when there is none)."""
+    path = checkpoint.with_name("args.json")
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise KinemicError(f"{path}: not valid JSON ({str(exc)[:60]})") from None
+    if not isinstance(data, dict):
+        raise KinemicError(f"{path}: expected MDM's options as a JSON object")
+    return data
+
+
+def check_mdm_args(args: dict, config: DenoiserConfig, *, where: str) -> dict:
+    """Refuse an ``args.json`` kinemic cannot reproduce; returns what the import takes from it."""
+    wanted = {"arch": "trans_enc", "dataset": "humanml", "noise_schedule": "cosine"}
+    for key, value in wanted.items():
+        if key in args and args[key] != value:
+            raise KinemicError(f"{where}: {key} is {args[key]!r}; kinemic imports MDM's {key} {value!r} only")
+    if args.get("text_encoder_type", "clip") != "clip":
+        raise KinemicError(f"{where}: text_encoder_type {args['text_encoder_type']!r}; kinemic imports the CLIP MDM only")
+    for key, have in (("layers", config.layers), ("latent_dim", config.latent_dim)):
+        if key in args and int(args[key]) != have:
+            raise KinemicError(f"{where}: {key} is {args[key]} but the weights have {have}")
+    steps = int(args.get("diffusion_steps", 50))
+    if steps < 2:
+        raise KinemicError(f"{where}: diffusion_steps {steps}")
+    return {"diffusion_steps": steps, "heads": int(args.get("heads", 4)),
+            "mask_frames": bool(args.get("mask_frames", True)), "cond_mask_prob": args.get("cond_mask_prob")}
+
+
+def _checked_text_encoder(name: str, text_dim: int) -> None:
+    """The text encoder must load offline and give ``text_dim``-d embeddings."""
+    try:
+        encoder = load_text_encoder(name)
+    except KinemicError:
+        raise KinemicError(
+            f"text encoder {name!r} is not available offline; MDM was trained with CLIP ViT-B/32: save it once as a "
+            "sentence-transformers folder (on a machine with internet: "
+            "SentenceTransformer('clip-ViT-B-32').save('DIR')) and pass --text-encoder DIR") from None
+    if encoder.dim != text_dim:
+        raise KinemicError(f"--text-encoder {name!r} gives {encoder.dim}-d embeddings; the MDM weights take {text_dim}-d "
+                           "(CLIP ViT-B/32)")
+
+
 def _load_stats(folder: Path) -> Normaliser:
     try:
         mean = np.load(folder / "Mean.npy", allow_pickle=False)
@@ -135,6 +190,11 @@ def import_mdm(checkpoint: str | Path, out: str | Path, *, stats_folder: str | P
         raise KinemicError(f"--out {out} is not empty; choose a new folder")
     state = read_mdm_state_dict(checkpoint)
     config, mapped = mdm_to_kinemic_state(state, where=str(checkpoint))
+    options = check_mdm_args(read_mdm_args(checkpoint), config, where=str(checkpoint.with_name("args.json")))
+    config.heads = options["heads"]
+    if config.latent_dim % config.heads:
+        raise KinemicError(f"{checkpoint}: width {config.latent_dim} does not split into {config.heads} heads")
+    _checked_text_encoder(text_encoder, config.text_dim)
     if config.features != 263:
         raise KinemicError(f"{checkpoint}: input width {config.features}; the HumanML3D MDM has 263 features")
     model = MotionDenoiser(config)
@@ -147,11 +207,12 @@ def import_mdm(checkpoint: str | Path, out: str | Path, *, stats_folder: str | P
         raise KinemicError(f"{checkpoint}: no MDM weights for {', '.join(missing[:8])}")
     model.load_state_dict({**expected, **mapped})
     normaliser = _load_stats(Path(stats_folder))
-    bundle = Prior(model=model.eval(), schedule=CosineSchedule(50), normaliser=normaliser, skeleton=SMPL22,
+    bundle = Prior(model=model.eval(), schedule=CosineSchedule(options["diffusion_steps"]), normaliser=normaliser,
+                   skeleton=SMPL22,
                          features=HumanML3DFeatures(SMPL22), text_encoder=None, text_encoder_name=text_encoder,
                          fps=20.0, max_frames=196, preset="paper", source_collection=source_collection)
     provenance = collect_provenance("pretrain --import-mdm", {"checkpoint": str(checkpoint), "stats": str(stats_folder),
-                                                              "text_encoder": text_encoder},
+                                                              "text_encoder": text_encoder, "mdm_args": options},
                                     inputs=[str(checkpoint)], checkpoint_sha256=file_sha256(checkpoint))
     save_prior(out, bundle, provenance=provenance)
     return {"out": str(out), "layers": config.layers, "latent_dim": config.latent_dim, "text_dim": config.text_dim,
