@@ -38,7 +38,16 @@ from kinemic_cli.skeletons import NTU25
 from ._common import check_persons, refuse_skeleton_options, select_classes, unexpected, workers_of
 from ._parallel import ordered_map
 from .ntu_parse import SkeletonFileError, parse_skeleton, select_bodies
-from .ntu_release import CAPTION_FIXES, NTU60, NTU120, NtuName, NtuRelease, missing_skeletons, parse_ntu_name
+from .ntu_release import (
+    CAPTION_FIXES,
+    NTU60,
+    NTU120,
+    NtuName,
+    NtuRelease,
+    missing_skeletons,
+    natural_captions,
+    parse_ntu_name,
+)
 
 __all__ = ["Ntu60Adapter", "Ntu120Adapter", "NtuTask", "read_ntu_file"]
 
@@ -150,6 +159,7 @@ class _NtuAdapter(DatasetAdapter):
                 "coordinates": "Kinect v2 camera space, metres (x, y, z)",
                 "persons_rule": "most active bodies (summed coordinate variance), tracked by body id",
                 "missing_skeletons_excluded": int(excluded["official missing-skeleton list"]),
+                "class_captions": {names[i]: [natural_captions()[names[i]]] for i in chosen},
             },
         )
         items = self._items(early, tasks, persons, workers)

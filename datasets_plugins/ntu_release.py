@@ -15,7 +15,7 @@ from importlib import resources
 
 __all__ = [
     "NTU60_ACTIONS", "NTU120_ACTIONS", "CAPTION_FIXES", "NtuName", "parse_ntu_name",
-    "NtuRelease", "NTU60", "NTU120", "missing_skeletons",
+    "NtuRelease", "NTU60", "NTU120", "missing_skeletons", "natural_captions",
 ]
 
 NTU60_ACTIONS = [
@@ -112,6 +112,17 @@ class NtuRelease:
 
 NTU60 = NtuRelease("ntu60", 17, tuple(NTU60_ACTIONS), ("xsub", "xview"), _XSUB60, "ntu60_missing_skeletons.txt")
 NTU120 = NtuRelease("ntu120", 32, tuple(NTU120_ACTIONS), ("xsub", "xset"), _XSUB120, "ntu120_missing_skeletons.txt")
+
+
+def natural_captions() -> dict[str, str]:
+    """Action name -> a natural caption ("running on the spot" -> "a person runs on the spot").
+
+    The default text the generator is conditioned on for an NTU class (a template on the
+    bare name reads "a person running on the spot"); shipped as package data.
+    """
+    text = resources.files("datasets_plugins").joinpath("data", "ntu_captions.txt").read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return dict(zip(NTU120_ACTIONS, lines))
 
 
 def missing_skeletons(release: NtuRelease) -> frozenset[str]:

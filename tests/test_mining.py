@@ -90,3 +90,21 @@ def test_class_captions_template_and_file(tmp_path):
     path.write_text("kick: []\n")
     with pytest.raises(KinemicError, match="caps.yaml"):
         load_class_captions_file(path)
+
+
+def test_class_captions_precedence_user_then_dataset_then_template():
+    from kinemic_cli.adapt.mining import class_captions
+
+    names = ["running on the spot", "wave"]
+    dataset = {"running on the spot": ["a person runs on the spot"]}
+    assert class_captions(names, None, defaults=dataset) == [["a person runs on the spot"], ["a person wave"]]
+    assert class_captions(names, {"running on the spot": ["jogging in place"]}, defaults=dataset)[0] == ["jogging in place"]
+
+
+def test_ntu_classes_come_with_natural_captions():
+    from datasets_plugins.ntu_release import NTU120_ACTIONS, natural_captions
+
+    table = natural_captions()
+    assert len(table) == 120 and set(table) == set(NTU120_ACTIONS)
+    assert table["running on the spot"] == "a person runs on the spot" and table["stretch oneself"] == "a person stretches"
+    assert all(text and text[0].islower() and "\\n" not in text for text in table.values())

@@ -34,6 +34,7 @@ __all__ = [
     "MiningResult",
     "class_captions",
     "load_class_captions_file",
+    "dataset_class_captions",
     "source_candidates",
     "mean_normalised",
     "soft_positive_neighbours",
@@ -45,9 +46,10 @@ TextEncoder = Callable[[Sequence[str]], np.ndarray]
 
 
 def class_captions(class_names: Sequence[str], overrides: dict[str, list[str]] | None = None, *,
-                   template: str = DEFAULT_CLASS_CAPTION_TEMPLATE) -> list[list[str]]:
-    """Captions of each target class: the user's override, else the template on its name."""
-    overrides = overrides or {}
+                   template: str = DEFAULT_CLASS_CAPTION_TEMPLATE,
+                   defaults: dict[str, list[str]] | None = None) -> list[list[str]]:
+    """Captions of each target class: the user's override, else the dataset's own, else the template on its name."""
+    overrides, defaults = overrides or {}, defaults or {}
     unknown = sorted(set(overrides) - set(class_names))
     if unknown:
         raise KinemicError(f"class captions name unknown classes {unknown[:5]}; classes: {', '.join(class_names)}")
@@ -55,9 +57,32 @@ def class_captions(class_names: Sequence[str], overrides: dict[str, list[str]] |
     for name in class_names:
         if name in overrides:
             out.append(list(overrides[name]))
+        elif defaults.get(name):
+            out.append(list(defaults[name]))
         else:
             out.append([template.format(name=str(name).replace("_", " ").strip().lower())])
     return out
+
+
+def dataset_class_captions(coll: Collection, shot_indices: Sequence[int]) -> dict[str, list[str]]:
+    """What the target collection itself says its classes look like, for :func:`class_captions`.
+
+    The dataset's natural captions (``attrs["class_captions"]``, e.g. the NTU adapters'
+    "a person runs on the spot") or, for a captioned target (NTU-VIBE in HumanML3D's
+    layout), the distinct captions of each class's shots; a caption that only repeats the
+    class name says nothing and is left out.
+    """
+    table = coll.attrs.get("class_captions")
+    if isinstance(table, dict):
+        return {str(k): [str(c) for c in (v if isinstance(v, list) else [v])] for k, v in table.items()}
+    out: dict[str, list[str]] = {}
+    for i in shot_indices:
+        name = coll.class_names[int(coll.labels[int(i)])]
+        for caption in coll.captions(int(i)):
+            text = caption.text.strip()
+            if text and text.lower() != name.lower() and text not in out.setdefault(name, []):
+                out[name].append(text)
+    return {k: v for k, v in out.items() if v}
 
 
 def load_class_captions_file(path: str | Path) -> dict[str, list[str]]:

@@ -50,7 +50,7 @@ from .config import RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
 from .kinematic import kinematic_scores
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
-from .mining import MiningResult, class_captions, load_class_captions_file, mine_soft_positives
+from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
 from .student import build_student, save_adapted
 
@@ -86,8 +86,7 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
     (:mod:`~kinemic_cli.adapt.kinematic`); ``--kinematic-gate`` > 0 keeps only windows that
     reach it, 0 keeps them all (the paper) and the scores are only reported.
     """
-    overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
-    captions = class_captions(class_names, overrides, template=config.caption_template)
+    captions = _class_captions(config, store, class_names, shots)
     source_name = config.source or prior.source_collection
     if not source_name:
         raise KinemicError("--source: the prior does not record its training collection; name the captioned source collection")
@@ -110,6 +109,15 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
                                   skeleton=prior.skeleton, fps=prior.fps)
     mining.gate(scores, config.kinematic_gate)
     return mining
+
+
+def _class_captions(config: AdaptConfig, store: MotionStore, class_names: list[str],
+                    shots: FewShotClips) -> list[list[str]]:
+    """``--class-captions`` first, then what the target dataset says (natural or per-clip captions), then the template."""
+    overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
+    with store.collection(config.collection or config.dataset) as coll:
+        defaults = dataset_class_captions(coll, shots.indices)
+    return class_captions(class_names, overrides, template=config.caption_template, defaults=defaults)
 
 
 def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: Prior | None = None) -> dict:
@@ -181,8 +189,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         class_text = mining.class_caption_embeddings
         captions = mining.class_captions
     else:
-        overrides = load_class_captions_file(config.class_captions) if config.class_captions else None
-        captions = class_captions(class_names, overrides, template=config.caption_template)
+        captions = _class_captions(config, store, class_names, shots)
         class_text = [_unit(prior.encode_text(c)) for c in captions]
 
     provenance = collect_provenance("adapt", config.as_dict(), inputs=[str(store.path), config.prior],
