@@ -20,6 +20,8 @@ Imports inside functions count (a lazy import is still a dependency); imports un
 from __future__ import annotations
 
 import ast
+import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +182,22 @@ def test_the_checker_catches_a_wrong_way_import(tmp_path):
     assert layer_violations(tmp_path) == ["kinemic_cli/store/probe.py:2: store (layer 4) imports adapt (layer 6)"]
     probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..adapt.run import X\n")
     assert layer_violations(tmp_path) == []
+
+
+def _absolute_paths(value, trail="") -> list[str]:
+    """String values in a JSON document that are absolute paths of some machine."""
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in _absolute_paths(v, f"{trail}.{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in _absolute_paths(v, f"{trail}[{i}]")]
+    if isinstance(value, str) and (value.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", value)):
+        return [f"{trail} = {value}"]
+    return []
+
+
+def test_shipped_assets_name_no_path_of_the_machine_that_made_them():
+    hits = []
+    for path in sorted((ROOT / "kinemic_cli" / "assets").rglob("*.json")):
+        hits += [f"{path.relative_to(ROOT)}: {hit}" for hit in _absolute_paths(json.loads(path.read_text()))]
+    assert not hits, "\n".join(hits[:10])
+    assert _absolute_paths({"argv": ["kinemic", "--out", "/home/me/run"]}) == [".argv[2] = /home/me/run"]

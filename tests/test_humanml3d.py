@@ -84,7 +84,7 @@ def test_never_unpickles_and_refuses_classes(tmp_path, store):
         np.save(f, np.array([Evil()], dtype=object), allow_pickle=True)
     report = prepare_dataset("humanml3d", PrepareRequest(root=root), store)
     assert not marker.exists() and report.skipped_by_reason["not a numeric array"] == 2
-    with pytest.raises(KinemicError, match="--classes does not apply"):
+    with pytest.raises(KinemicError, match="without classes; --classes needs --option labels=FILE"):
         prepare_dataset("humanml3d", PrepareRequest(root=root, classes=["walk"]), store, collection="x")
     with pytest.raises(KinemicError, match="no new_joint_vecs/ folder"):
         prepare_dataset("humanml3d", PrepareRequest(root=tmp_path), store, collection="y")
@@ -99,3 +99,33 @@ def test_caption_frames_reference_and_exact():
     caps, _ = parse_caption_lines(text, length=200, fps=30, frame=exact_frame)
     assert (caps[0].start, caps[0].end) == (123, 150)
     assert all(exact_frame(k / 29.97, 29.97) == k for k in range(2000))
+
+
+def test_an_hml263_prior_reads_the_stored_vectors(tmp_path, store):
+    """Adaptation on a HumanML3D-layout target uses the release's own 263-d vectors (not a
+    recomputation from the joints); a rootrel prior, or another frame rate, computes its own."""
+    import torch
+
+    from kinemic_cli.models.denoiser import create_denoiser
+    from kinemic_cli.motion.features import HumanML3DFeatures, RootRelativeFeatures
+    from kinemic_cli.motion.normaliser import Normaliser
+    from kinemic_cli.prior.bundle import Prior
+    from kinemic_cli.prior.diffusion import CosineSchedule
+    from kinemic_cli.skeletons import SMPL22
+
+    made = _folder(tmp_path / "HumanML3D")
+    prepare_dataset("humanml3d", PrepareRequest(root=tmp_path / "HumanML3D"), store)
+
+    def prior(space, fps=20.0):
+        torch.manual_seed(0)
+        norm = Normaliser(np.full(space.dim, 0.25, np.float32), np.full(space.dim, 0.5, np.float32))
+        return Prior(model=create_denoiser("tiny", features=space.dim, text_dim=384), schedule=CosineSchedule(10),
+                     normaliser=norm, skeleton=SMPL22, features=space, text_encoder=None,
+                     text_encoder_name="all-MiniLM-L6-v2", fps=fps, max_frames=60, preset="tiny")
+
+    with store.collection("humanml3d") as coll:
+        hml = prior(HumanML3DFeatures(SMPL22))
+        np.testing.assert_allclose(hml.stored_features(coll, 0, start=5, end=25),
+                                   (made["000001"][0][5:25] - 0.25) / 0.5, atol=1e-6)
+        assert prior(RootRelativeFeatures(SMPL22)).stored_features(coll, 0) is None
+        assert prior(HumanML3DFeatures(SMPL22), fps=30.0).stored_features(coll, 0) is None

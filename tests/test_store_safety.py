@@ -87,3 +87,27 @@ def test_concurrent_writers_of_one_name_one_wins_cleanly(tmp_path):
     loser = outs[[p.returncode for p in procs].index(1)]
     assert "already exists" in loser[1] or "another process is writing" in loser[1]
     assert len(loser[1].strip().splitlines()) == 1  # one clear line, no traceback
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """safetensors creates owner-only files; a shared run folder must stay readable by the team."""
+    import os
+    import stat
+
+    import torch
+
+    from kinemic_cli.runtime.atomic import atomic_write_text
+    from kinemic_cli.runtime.checkpoints import save_state
+
+    old = os.umask(0o022)
+    try:
+        save_state(tmp_path / "ckpt", {"w": torch.zeros(3)}, meta={"step": 1})
+        assert stat.S_IMODE((tmp_path / "ckpt.safetensors").stat().st_mode) == 0o644
+        assert stat.S_IMODE((tmp_path / "ckpt.json").stat().st_mode) == 0o644
+        kept = tmp_path / "notes.txt"
+        kept.write_text("old")
+        kept.chmod(0o640)  # a file that exists keeps the mode its owner gave it
+        atomic_write_text(kept, "new")
+        assert kept.read_text() == "new" and stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

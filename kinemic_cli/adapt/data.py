@@ -81,7 +81,9 @@ class FewShotClips:
 
 
 def load_fewshot_clips(coll: Collection, indices: np.ndarray, *, prior_skeleton: Skeleton, prior_fps: float,
-                       max_frames: int, to_features: JointsToFeatures, min_frames: int = 4) -> FewShotClips:
+                       max_frames: int, to_features: JointsToFeatures, min_frames: int = 4,
+                       stored: Callable[[Collection, int], np.ndarray | None] | None = None) -> FewShotClips:
+    """The shots on the prior's skeleton and fps; ``stored(coll, i)``: a clip's stored features, if any."""
     joints, features, labels, ids = [], [], [], []
     for i in np.asarray(indices, dtype=np.int64):
         where = f"collection {coll.name!r} clip {coll.sample_ids[i]}"
@@ -90,7 +92,8 @@ def load_fewshot_clips(coll: Collection, indices: np.ndarray, *, prior_skeleton:
         if len(j) < min_frames:
             raise KinemicError(f"{where}: only {len(j)} frames; few-shot clips need at least {min_frames}")
         joints.append(j)
-        features.append(np.asarray(to_features(j), dtype=np.float32))
+        own = stored(coll, int(i)) if stored is not None else None
+        features.append(np.asarray(own[:max_frames] if own is not None else to_features(j), dtype=np.float32))
         labels.append(int(coll.labels[i]))
         ids.append(str(coll.sample_ids[i]))
     return FewShotClips(np.asarray(indices, dtype=np.int64), np.array(labels, dtype=np.int64), ids, joints, features)
@@ -128,11 +131,11 @@ class BatchSampler:
                  rng: np.random.Generator, mining: MiningResult | None = None, source: Collection | None = None,
                  source_prepare: Callable[[np.ndarray, str], np.ndarray] | None = None,
                  to_features: JointsToFeatures | None = None, source_length: Callable[[int], int] | None = None,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, source_stored: Callable | None = None):
         self.shots, self.class_ids, self.class_text = shots, np.asarray(class_ids, dtype=np.int64), class_text
         self.batch_size, self.rng = int(batch_size), rng
         self.mining, self.source, self.source_prepare, self.to_features = mining, source, source_prepare, to_features
-        self.source_length = source_length
+        self.source_length, self.source_stored = source_length, source_stored
         self.rows = slice(int(rank), None, int(world_size))
 
     @property
@@ -150,6 +153,15 @@ class BatchSampler:
         clip, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
         frames = self.source.frames(clip)[start:end]
         return self.source_prepare(frames, f"source {self.source.name!r} clip {self.source.sample_ids[clip]}")
+
+    def source_window_features(self, candidate: int) -> np.ndarray:
+        """A mined window's normalised features: stored ones when the source has them (HumanML3D), else computed."""
+        if self.source_stored is not None:
+            clip, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
+            own = self.source_stored(self.source, clip, start=start, end=end)
+            if own is not None:
+                return np.asarray(own[: len(self.source_window_joints(candidate))], dtype=np.float32)
+        return np.asarray(self.to_features(self.source_window_joints(candidate)), dtype=np.float32)
 
     def _window_length(self, candidate: int) -> int:
         _, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
@@ -180,8 +192,7 @@ class BatchSampler:
             ids = self.mining.candidates.caption_ids[int(n)]
             texts.append(self.mining.text_embeddings[ids[self.rng.integers(len(ids))]])
         longest_source = max(self._window_length(int(n)) for n in neighbours)
-        sources = [np.asarray(self.to_features(self.source_window_joints(int(n))), dtype=np.float32)
-                   for n in neighbours[rows]]
+        sources = [self.source_window_features(int(n)) for n in neighbours[rows]]
         batch["source"], batch["source_mask"] = pad_stack(sources, longest_source)
         batch["source_text"] = torch.from_numpy(np.stack(texts[rows]).astype(np.float32))
         batch["neighbours"] = neighbours[rows]

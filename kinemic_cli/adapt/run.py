@@ -129,7 +129,8 @@ def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior
     with store.collection(collection) as coll:
         labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
         shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
-                                   max_frames=prior.max_frames, to_features=prior.to_features)
+                                   max_frames=prior.max_frames, to_features=prior.to_features,
+                               stored=prior.stored_features)
     class_of_label = {label: k for k, label in enumerate(labels_present)}
     class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
     mining = mine_for_run(config, store, prior, class_names, shots, class_ids)
@@ -177,7 +178,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     coll = store.collection(collection)
     labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
     shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
-                               max_frames=prior.max_frames, to_features=prior.to_features)
+                               max_frames=prior.max_frames, to_features=prior.to_features,
+                               stored=prior.stored_features)
     class_of_label = {label: k for k, label in enumerate(labels_present)}
     class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
 
@@ -217,7 +219,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
             prior_fps=prior.fps, max_frames=prior.max_frames, where=where),
         source_length=lambda frames: prepared_length(frames, fps=source_coll.fps, prior_fps=prior.fps,
                                                      max_frames=prior.max_frames),
-        to_features=prior.to_features, rank=ctx.rank, world_size=ctx.world_size)
+        to_features=prior.to_features, rank=ctx.rank, world_size=ctx.world_size,
+        source_stored=prior.stored_features)
     _global_batch(sampler, config, ctx)
     # the whole step under DDP; without L_con the MIC module gets no gradient
     step_module = wrap_ddp(objective, ctx, find_unused=mining is not None and not config.contrastive)

@@ -73,6 +73,35 @@ def heading_angles(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     return np.arctan2(fx, fz)
 
 
+#: HumanML3D smooths the facing direction over time before it turns it into the root's rotation
+HML_FACING_SIGMA = 20.0
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian filter along axis 0 with edge padding: ``scipy.ndimage.gaussian_filter1d(x, sigma, axis=0,
+    mode="nearest")`` (radius 4 sigma), written out so the features need no scipy."""
+    radius = int(4.0 * sigma + 0.5)
+    if sigma <= 0 or len(x) == 0:
+        return np.asarray(x, np.float64)
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    x = np.asarray(x, np.float64)
+    padded = np.concatenate([np.repeat(x[:1], radius, axis=0), x, np.repeat(x[-1:], radius, axis=0)])
+    out = np.zeros_like(x)
+    for k, w in enumerate(kernel):
+        out += w * padded[k : k + len(x)]
+    return out
+
+
+def smoothed_heading_angles(joints: np.ndarray, skeleton: Skeleton, sigma: float = HML_FACING_SIGMA) -> np.ndarray:
+    """:func:`heading_angles` of the facing direction smoothed over time, as HumanML3D computes the root rotation."""
+    angles = heading_angles(joints, skeleton)
+    forward = np.stack([np.sin(angles), np.cos(angles)], axis=-1)  # (x, z) unit vectors
+    smooth = gaussian_smooth(forward, sigma)
+    return np.arctan2(smooth[:, 0], smooth[:, 1])
+
+
 def _floor_height(joints: np.ndarray, skeleton: Skeleton) -> float:
     feet = [skeleton.landmarks[k] for k in ("left_foot", "right_foot", "left_ankle", "right_ankle")
             if k in skeleton.landmarks]
@@ -207,7 +236,7 @@ class HumanML3DFeatures(FeatureSpace):
     def from_joints(self, joints: np.ndarray) -> np.ndarray:
         joints = canonicalise(_check_joints(joints, self.skeleton), self.skeleton)
         n = len(joints)
-        heading = np.unwrap(heading_angles(joints, self.skeleton))
+        heading = np.unwrap(smoothed_heading_angles(joints, self.skeleton))
         # HumanML3D stores the half-angle of the rotation that turns the body to face +Z,
         # i.e. minus half the heading change; its root velocity uses the next frame's heading.
         next_heading = np.concatenate([heading[1:], heading[-1:]])

@@ -103,6 +103,19 @@ class Prior:
         """Joints ``[T, J, 3]`` on the prior's skeleton -> normalised features ``[T, F]``."""
         return self.normaliser.normalise(self.features.from_joints(joints))
 
+    def stored_features(self, collection, index: int, *, start: int = 0, end: int | None = None) -> np.ndarray | None:
+        """Normalised features a collection already stores for clip ``index`` (frames ``start:end``), if usable.
+
+        A HumanML3D-layout collection carries each clip's own 263-d vectors
+        (``frame_data["hml263"]``); an ``hml263`` prior then reads them as they are instead
+        of recomputing them from the joints (the release's processing, not an approximation
+        of it).  ``None`` when the prior's space, skeleton or frame rate differ.
+        """
+        if (self.features.name != "hml263" or collection.skeleton.name != self.skeleton.name
+                or abs(float(collection.fps) - self.fps) > 1e-6 or "hml263" not in collection.frame_data_names()):
+            return None
+        return self.normaliser.normalise(collection.frame_data("hml263", int(index))[start:end])
+
     def to_joints(self, features: np.ndarray) -> np.ndarray:
         """Normalised features ``[T, F]`` -> joints ``[T, J, 3]`` (canonical frame)."""
         return self.features.to_joints(self.normaliser.denormalise(features))

@@ -10,6 +10,9 @@ everywhere:
   leftover of a dead writer names the process that made it (:func:`stray_temporary_files`);
 - its contents are fsynced before the rename, and the folder after it, so the new name
   survives a power cut too;
+- the new file gets the permissions of the file it replaces, or the usual ones for a new
+  file (``0666`` less the umask): some writers (safetensors) create owner-only files,
+  which would lock a shared lab store or run folder away from the rest of the team;
 - on any error the temporary file is removed and the target is untouched.
 """
 
@@ -34,6 +37,30 @@ def temporary_name(path: str | Path) -> Path:
     """A fresh temporary path beside ``path`` (``.<name>.tmp-<pid>-<random>``)."""
     path = Path(path)
     return path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _process_umask() -> int:
+    """The process umask, read without changing it where ``/proc`` allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _settle_permissions(tmp: Path, target: Path) -> None:
+    """Give a finished temporary file the mode the target had, or a new file's usual mode."""
+    if not tmp.is_file():
+        return
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_process_umask()
+    os.chmod(tmp, mode)
 
 
 def fsync_path(path: str | Path) -> None:
@@ -66,6 +93,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     tmp = temporary_name(path)
     try:
         yield tmp
+        _settle_permissions(tmp, path)
         fsync_path(tmp)
         os.replace(tmp, path)
         fsync_folder(path.parent)

@@ -36,7 +36,8 @@ def collect_provenance(command: str, config: dict | None = None, *, inputs: list
     """A JSON-able record stored with collections, checkpoints and results."""
     return {
         "command": command,
-        "argv": list(sys.argv),
+        # the program's name, not where this machine installed it
+        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
         "config": config or {},
         "inputs": list(inputs or []),
         "seed": seed,
