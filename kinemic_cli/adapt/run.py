@@ -34,9 +34,8 @@ from ..runtime.atomic import atomic_write_text
 from ..runtime.distributed import (
     DistContext,
     all_reduce_mean,
+    process_group,
     resolve_device,
-    setup_distributed,
-    teardown_distributed,
     wrap_ddp,
 )
 from ..runtime.metrics_log import plot_loss_curves
@@ -146,11 +145,8 @@ def run_adaptation(config: AdaptConfig, *, store: MotionStore, resume: bool = Fa
                    prior: Prior | None = None) -> AdaptResult:
     """Adapt on this process, or on every process of a ``torchrun`` group (only rank 0 writes)."""
     started = time.perf_counter()
-    ctx = setup_distributed(config.device)
-    try:
+    with process_group(config.device) as ctx:
         return _run(config, store, resume, prior, ctx, started)
-    finally:
-        teardown_distributed(ctx)
 
 
 def _global_batch(sampler: BatchSampler, config: AdaptConfig, ctx: DistContext) -> int:

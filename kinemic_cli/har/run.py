@@ -31,7 +31,7 @@ import torch
 from ..errors import KinemicError
 from ..runtime.atomic import atomic_write_text
 from ..runtime.config_files import save_resolved_config
-from ..runtime.distributed import DistContext, local_batch_size, setup_distributed, teardown_distributed
+from ..runtime.distributed import DistContext, local_batch_size, process_group
 from ..runtime.provenance import collect_provenance
 from ..store import MotionStore
 from .augment import AugmentConfig
@@ -131,12 +131,11 @@ def run_train_har(cfg: HarRunConfig, store: MotionStore, *, resume: bool = False
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    ctx = setup_distributed(cfg.training.device)
     try:
-        local_batch_size(cfg.training.batch_size, ctx)
-        return _run_all_seeds(cfg, store, resume=resume, ctx=ctx)
+        with process_group(cfg.training.device) as ctx:
+            local_batch_size(cfg.training.batch_size, ctx)
+            return _run_all_seeds(cfg, store, resume=resume, ctx=ctx)
     finally:
-        teardown_distributed(ctx)
         torch.set_num_threads(previous_threads)
 
 

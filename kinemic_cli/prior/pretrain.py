@@ -31,8 +31,7 @@ from ..runtime.distributed import (
     DistContext,
     all_reduce_mean,
     local_batch_size,
-    setup_distributed,
-    teardown_distributed,
+    process_group,
     wrap_ddp,
 )
 from ..runtime.metrics_log import plot_loss_curves
@@ -149,11 +148,8 @@ def _learning_rate(config: PretrainConfig, step: int) -> float:
 
 def run_pretraining(config: PretrainConfig, *, store: MotionStore, resume: bool = False) -> PretrainResult:
     started = time.perf_counter()
-    ctx = setup_distributed(config.device)
-    try:
+    with process_group(config.device) as ctx:
         return _run(config, store, resume, ctx, started)
-    finally:
-        teardown_distributed(ctx)
 
 
 def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistContext, started: float) -> PretrainResult:

@@ -1,6 +1,6 @@
 """Devices and process groups: one code path for a laptop CPU and ``torchrun`` on a cluster.
 
-Training loops call :func:`setup_distributed` once.  Without ``torchrun`` it returns a
+Training loops run inside :func:`process_group` (or call :func:`setup_distributed` once).  Without ``torchrun`` it returns a
 single-process context; under ``torchrun`` (``WORLD_SIZE > 1``) it joins the process
 group (gloo on CPU, nccl on CUDA).  Only the main process (rank 0) writes checkpoints,
 logs and the store: loops guard those with ``ctx.is_main``.  A *global* batch means the
@@ -20,8 +20,9 @@ import datetime
 import inspect
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from .launch import is_main_process  # re-exported: one definition, torch-free
 __all__ = [
     "DistContext",
     "resolve_device",
+    "process_group",
     "setup_distributed",
     "teardown_distributed",
     "local_batch_size",
@@ -127,6 +129,27 @@ def teardown_distributed(ctx: DistContext) -> None:
 
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+@contextmanager
+def process_group(device: str = "cpu", *, timeout_s: float | None = None) -> Iterator[DistContext]:
+    """:func:`setup_distributed` for the block; on a clean exit every process meets at a
+    barrier before the group is destroyed.
+
+    Without the barrier, a process that finishes first tears gloo down while its peer still
+    has a message in flight, and the peer dies with SIGABRT ("terminate called without an
+    active exception") after its work is done, failing a run that succeeded.  After an
+    error there is no barrier (the peer may never arrive); torchrun stops the others.
+    """
+    ctx = setup_distributed(device, timeout_s=timeout_s)
+    try:
+        yield ctx
+        if ctx.distributed:
+            import torch.distributed as dist
+
+            dist.barrier()
+    finally:
+        teardown_distributed(ctx)
 
 
 def local_batch_size(global_batch: int, ctx: DistContext) -> int:
