@@ -80,7 +80,8 @@ class Runner:
         self.log.append({"command": cmd[1:], "seconds": round(seconds, 1), "returncode": proc.returncode})
         if proc.returncode != 0:
             raise SystemExit(f"step failed ({proc.returncode}): {' '.join(cmd[1:])}")
-        print(f"[done] {seconds:.0f}s  {' '.join(args[:2])} {args[-1] if not json_out else ''}", flush=True)
+        out = next((args[i + 1] for i in range(len(args) - 1) if args[i] in ("--out", "--collection")), "")
+        print(f"[done] {seconds:.0f}s  {' '.join(args[:2])} {out}".rstrip(), flush=True)
         return json.loads(proc.stdout) if json_out else None
 
 

@@ -125,6 +125,7 @@ def test_scorecard_of_a_copy_of_the_real_clips_is_the_real_reference(world):
     assert card["real"] == "toy" and card["fewshot_split"] == "fewshot/k3-s42/train"
     for row in card["per_class"].values():
         assert row["speed_ratio"] == pytest.approx(1.0, abs=1e-12) and row["speed"] > 0
+        assert row["speed_ratio_raw"] == pytest.approx(1.0, abs=1e-12) and row["speed_raw"] >= row["speed"]
     assert card["overall"]["classes_within_0.8_1.2"] == 4
     test_card = scorecard(store, "copy-test", evaluator=evaluator)
     ref = test_card["overall"]
@@ -132,3 +133,21 @@ def test_scorecard_of_a_copy_of_the_real_clips_is_the_real_reference(world):
     assert abs(ref["fid"]) < 1e-6  # the same clips as the real test set
     frozen = scorecard(store, "frozen")
     assert all(row["speed"] == 0.0 and row["speed_ratio"] == 0.0 for row in frozen["per_class"].values())
+
+
+def test_speed_measures_movement_not_sensor_jitter():
+    """A 1 Hz arm swing keeps its speed through the 50 ms low-pass; frame-to-frame jitter of
+    2 cm (a Kinect's) loses most of it, so jitter alone cannot make a clip look animated."""
+    from kinemic_cli.evaluate.scorecard import mean_joint_speed
+    from kinemic_cli.skeletons import SMPL22
+
+    rng = np.random.default_rng(0)
+    t = np.arange(60) / 20.0
+    still = np.repeat(np.random.default_rng(1).normal(scale=0.3, size=(1, 1, 22, 3)), 60, axis=0)
+    swing = still.copy()
+    swing[:, 0, 20:22, 1] += 0.3 * np.sin(2 * np.pi * t)[:, None]  # both wrists, up and down
+    jitter = still + rng.normal(scale=0.02, size=still.shape)
+    assert mean_joint_speed(swing, SMPL22, 20.0) == pytest.approx(mean_joint_speed(swing, SMPL22, 20.0, smoothing_s=0),
+                                                                rel=0.07)
+    assert mean_joint_speed(jitter, SMPL22, 20.0) < 0.5 * mean_joint_speed(jitter, SMPL22, 20.0, smoothing_s=0)
+    assert mean_joint_speed(still, SMPL22, 20.0) == 0.0

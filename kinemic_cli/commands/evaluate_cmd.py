@@ -57,13 +57,15 @@ def _scorecard_view(card: dict):
         table.add_column("speed", justify="right")
         table.add_column("ratio", justify="right")
         table.add_column("vs shots", justify="right")
+        table.add_column("raw", justify="right")
         if has_judge:
             table.add_column("judge %", justify="right")
         if has_eval:
             table.add_column("eval %", justify="right")
             table.add_column("eval reads it as")
         for name, r in card["per_class"].items():
-            cells = [name, str(r["clips"]), f"{r['speed']:.3f}", f"{r['speed_ratio']:.2f}", f"{r['speed_ratio_shots']:.2f}"]
+            cells = [name, str(r["clips"]), f"{r['speed']:.3f}", f"{r['speed_ratio']:.2f}", f"{r['speed_ratio_shots']:.2f}",
+                     f"{r['speed_ratio_raw']:.2f}"]
             if has_judge:
                 cells.append(_pct(r.get("judge_accuracy")))
             if has_eval:
@@ -73,7 +75,8 @@ def _scorecard_view(card: dict):
         console.print(table)
         line = (f"speed ratio (generated / real training clips): mean {o['speed_ratio_mean']:.2f}, "
                 f"min {o['speed_ratio_min']:.2f}, max {o['speed_ratio_max']:.2f}; "
-                f"{o['classes_within_0.8_1.2']}/{o['classes']} classes within 0.8-1.2")
+                f"{o['classes_within_0.8_1.2']}/{o['classes']} classes within 0.8-1.2 (speeds after a "
+                f"50 ms low-pass that removes sensor jitter; without it: mean {o['speed_ratio_raw_mean']:.2f})")
         if has_judge:
             line += f"; judge {_pct(o['judge_accuracy'])} %"
         if has_eval:
