@@ -8,7 +8,10 @@
    is per byte and per body, not per name, so linked copies are read like distinct files
    (all are in the page cache, as a freshly unpacked release mostly is).
 2. Parses the first ``--parse-files`` through the ``ntu60`` adapter in one process and
-   with ``--workers`` processes: clips/s and MB/s.
+   with ``--workers`` processes: clips/s and MB/s; and the same files, in the same run and
+   one process, with a reference reader written here in the style of st-gcn's
+   ``read_skeleton`` (line by line, every field converted into nested dicts, then an
+   ``[3, T, 25, M]`` array): the ratio of the two is the figure to quote.
 3. Runs ``kinemic prepare --dataset ntu60 --workers N`` on all ``--files`` as a real
    subprocess: wall time and the peak RSS of the largest process (parent or worker).
 4. Extrapolates the time of a full NTU120 (114,480 files).
@@ -102,6 +105,41 @@ def parse_rate(root: Path, count: int, workers: int) -> tuple[float, float, int,
     return clips / seconds, nbytes / seconds / 1e6, clips, (cpu_seconds() - cpu0) / clips * 1e3
 
 
+def reference_read(path: Path, max_bodies: int = 2) -> np.ndarray:
+    """A line-by-line reader in the style of st-gcn's (written for this bench; not kinemic's)."""
+    with open(path) as f:
+        frames = []
+        for _ in range(int(f.readline())):
+            bodies = []
+            for _ in range(int(f.readline())):
+                keys = ["bodyID", "clipedEdges", "handLeftConfidence", "handLeftState", "handRightConfidence",
+                        "handRightState", "isResticted", "leanX", "leanY", "trackingState"]
+                body = {k: float(v) for k, v in zip(keys, f.readline().split())}
+                body["joints"] = []
+                for _ in range(int(f.readline())):
+                    fields = ["x", "y", "z", "depthX", "depthY", "colorX", "colorY", "orientationW", "orientationX",
+                              "orientationY", "orientationZ", "trackingState"]
+                    body["joints"].append({k: float(v) for k, v in zip(fields, f.readline().split())})
+                bodies.append(body)
+            frames.append(bodies)
+    data = np.zeros((3, len(frames), 25, max_bodies), np.float32)
+    for t, bodies in enumerate(frames):
+        for m, body in enumerate(bodies[:max_bodies]):
+            for j, joint in enumerate(body["joints"][:25]):
+                data[:, t, j, m] = [joint["x"], joint["y"], joint["z"]]
+    return data
+
+
+def reference_rate(root: Path, count: int) -> tuple[float, int, float]:
+    """clips/s, clips, CPU ms per clip of :func:`reference_read` over the first ``count`` files."""
+    paths = sorted(root.glob("*.skeleton"))[:count]
+    start, cpu0 = time.perf_counter(), cpu_seconds()
+    for path in paths:
+        reference_read(path)
+    seconds = time.perf_counter() - start
+    return len(paths) / seconds, len(paths), (cpu_seconds() - cpu0) / len(paths) * 1e3
+
+
 def prepare_run(root: Path, store: Path, workers: int) -> tuple[float, float, dict, float]:
     exe = shutil.which("kinemic") or str(Path(sys.executable).with_name("kinemic"))
     start, cpu0 = time.perf_counter(), cpu_seconds()
@@ -132,6 +170,9 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         rate1, mb1, n1, cpu1 = parse_rate(root, args.parse_files, 1)
         print(f"parse, 1 process:   {rate1:7.1f} clips/s  {mb1:6.1f} MB/s  ({n1} files, {cpu1:.1f} CPU ms/clip)")
+        ref, nref, cpu_ref = reference_rate(root, args.parse_files)
+        print(f"reference reader (st-gcn style), 1 process: {ref:7.1f} clips/s  ({nref} files, {cpu_ref:.1f} CPU ms/clip)"
+              f" -> kinemic's parse is {rate1 / ref:.1f}x its speed (CPU time: {cpu_ref / cpu1:.1f}x)")
         rate_w, mb_w, nw, cpu_w = parse_rate(root, args.parse_files, args.workers)
         print(f"parse, {args.workers} workers:   {rate_w:7.1f} clips/s  {mb_w:6.1f} MB/s  ({nw} files, "
               f"{cpu_w:.1f} CPU ms/clip in parent + workers)")
