@@ -127,7 +127,7 @@ def main() -> None:
     p.add_argument("--adapt-steps", type=int, default=None, help="adapt --max-steps (default: adapt's own)")
     p.add_argument("--per-class", type=int, default=50, help="generated clips per class")
     p.add_argument("--sampler", default="ddpm", help="generate --sampler")
-    p.add_argument("--guidance", type=float, default=2.5, help="generate --guidance")
+    p.add_argument("--guidance", type=float, default=1.5, help="generate --guidance (its default for adapted models)")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--method-options", action="append", default=[],
                    help='adapt options of one method: kinemic="--lr 1e-3 --kinematic-gate 0.5" (repeatable)')

@@ -41,6 +41,7 @@ def test_per_class_output_labels_lengths_and_provenance(pipeline):
         assert coll.provenance["command"] == "generate" and coll.provenance["prior_weights_sha256"]
         assert set(coll.meta("condition")) == {"wave", "kick", "squat"}
         assert coll.attrs["fewshot"] == manifest["fewshot"]  # the shots it was adapted on travel with the clips
+        assert coll.attrs["guidance"] == 1.5  # an adapted model's default, recorded as resolved
 
 
 def test_gif_shows_a_real_shot_beside_a_generated_clip_of_every_class(pipeline, tmp_path):

@@ -34,7 +34,7 @@ def generate(
     length: Annotated[Optional[int], typer.Option("--length", help="Force every clip to this many frames (prior's fps); default: drawn from the few-shot lengths.")] = None,
     sampler: Annotated[str, typer.Option("--sampler", help="ddpm (every trained step) or ddim (--steps).")] = "ddpm",
     steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps for ddim (default 20).")] = None,
-    guidance: Annotated[float, typer.Option("--guidance", help="Classifier-free guidance scale (1 = none).")] = 2.5,
+    guidance: Annotated[Optional[float], typer.Option("--guidance", help="Classifier-free guidance scale (1 = none); default 1.5 for an adapted model (chosen with the shots' recogniser), 2.5 for a --text prompt (MDM's).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
     compute_rows: Annotated[int, typer.Option("--compute-rows", min=1, help="CPU: clips per matrix product; clips are bit-identical for a given value whatever --batch-size, --shard or processes (recorded in the collection). Larger is faster per clip.")] = 8,
     commit_every: Annotated[int, typer.Option("--commit-every", help="Clips per durable part: a killed run loses at most this many.")] = 256,

@@ -28,7 +28,15 @@ from .into_store import generate_into_store
 from .plan import length_batches, parse_shard, plan_generation, shard_plan
 from .sampler import CPU_COMPUTE_ROWS, DiffusionClipSampler, SamplingOptions
 
-__all__ = ["GenerateRequest", "run_generate", "read_counts_file", "real_beside_generated"]
+__all__ = ["GenerateRequest", "run_generate", "read_counts_file", "real_beside_generated", "ADAPTED_GUIDANCE",
+           "PROMPT_GUIDANCE"]
+
+#: default guidance for an adapted model's per-class clips, chosen with the shots' own
+#: recogniser (the judge) on the demo world: judge accuracy 42 / 46 / 40 % at 1 / 1.5 / 2.5;
+#: guidance also shrinks motion (speed ratio 0.51 / 0.43 / 0.34), which hurts a recogniser
+ADAPTED_GUIDANCE = 1.5
+#: default guidance for a text prompt to a prior (MDM's text-to-motion setting)
+PROMPT_GUIDANCE = 2.5
 
 
 @dataclass
@@ -44,7 +52,7 @@ class GenerateRequest:
     length: int | None = None
     sampler: str = "ddpm"
     steps: int | None = None
-    guidance: float = 2.5
+    guidance: float | None = None  # None: ADAPTED_GUIDANCE or PROMPT_GUIDANCE by the model
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -208,6 +216,8 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     if not folder.exists():
         raise KinemicError(f"--model {request.model}: folder not found")
     request.model = str(folder)
+    if request.guidance is None:
+        request.guidance = ADAPTED_GUIDANCE if (folder / MANIFEST).exists() else PROMPT_GUIDANCE
     if (folder / MANIFEST).exists():
         sampler, plan, facts, condition_names, default_name = _adapted_sampler(request, device)
     elif is_prior_folder(folder):
