@@ -119,3 +119,74 @@ def test_hml263_uses_the_smoothed_facing(clips):
     raw_rate = np.abs(np.diff(twist)).mean() / 2
     stored_rate = np.abs(HumanML3DFeatures(SMPL22).from_joints(joints)[:-1, 0]).mean()
     assert stored_rate < 0.05 * raw_rate
+
+
+def _rest_pose() -> np.ndarray:
+    """HumanML3D's rest directions laid out with 0.1 m bones: facing +Z, arms hanging down."""
+    from kinemic_cli.motion.features import _HML_REST_DIRECTIONS
+
+    pose = np.zeros((22, 3))
+    for j, parent in enumerate(SMPL22.parents):
+        if parent >= 0:
+            pose[j] = pose[parent] + 0.1 * _HML_REST_DIRECTIONS[j]
+    return pose + np.array([0.0, 1.0, 0.0])
+
+
+def _rotations(features: np.ndarray) -> np.ndarray:
+    six = features[:, 67:193].reshape(len(features), 21, 2, 3)
+    third = np.cross(six[:, :, 0], six[:, :, 1])
+    return np.stack([six[:, :, 0], six[:, :, 1], third], axis=-1)  # columns -> [T, 21, 3, 3]
+
+
+def test_hml263_inverse_kinematics_recovers_known_rotations():
+    """The rest pose gives identity everywhere; raising the left upper arm sideways (+X) gives
+    the shoulder-to-elbow bone's joint a 90 degree rotation about Z, and the forearm none."""
+    rest = _rest_pose()
+    f = HumanML3DFeatures(SMPL22).from_joints(np.repeat(rest[None], 3, axis=0))
+    np.testing.assert_allclose(_rotations(f), np.broadcast_to(np.eye(3), (3, 21, 3, 3)), atol=1e-6)
+    raised = rest.copy()
+    raised[18] = raised[16] + np.array([0.1, 0.0, 0.0])  # left elbow out to the side
+    raised[20] = raised[18] + np.array([0.1, 0.0, 0.0])  # left wrist further out
+    g = _rotations(HumanML3DFeatures(SMPL22).from_joints(np.repeat(raised[None], 3, axis=0)))
+    rz90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(g[:, 18 - 1], np.broadcast_to(rz90, (3, 3, 3)), atol=1e-6)
+    np.testing.assert_allclose(g[:, 20 - 1], np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-6)
+
+
+def test_hml263_rotations_rebuild_every_bone_direction(clips):
+    """Forward kinematics of the rotation block (from the root's facing, along HumanML3D's
+    chains) points every bone where the clip's bone points: the inverse kinematics is exact."""
+    from kinemic_cli.motion.features import _HML_CHAINS, _HML_REST_DIRECTIONS, hml_root_heading
+
+    joints = canonicalise(clips[0], SMPL22)
+    f = HumanML3DFeatures(SMPL22).from_joints(joints)
+    local = _rotations(f.astype(np.float64))
+    heading = np.unwrap(hml_root_heading(joints))
+    c, s = np.cos(-heading), np.sin(-heading)
+    root = np.zeros((len(joints), 3, 3))
+    root[:, 0, 0], root[:, 0, 2], root[:, 1, 1], root[:, 2, 0], root[:, 2, 2] = c, s, 1.0, -s, c
+    for chain in _HML_CHAINS:
+        rotation = root
+        for parent, child in zip(chain[:-1], chain[1:]):
+            rotation = rotation @ local[:, child - 1]
+            bone = joints[:, child] - joints[:, parent]
+            expected = bone / np.linalg.norm(bone, axis=-1, keepdims=True)
+            np.testing.assert_allclose(rotation @ _HML_REST_DIRECTIONS[child], expected, atol=2e-5)
+
+
+def test_hml263_root_frame_follows_humanml3ds_facing_quirk():
+    """HumanML3D's inverse kinematics reads the facing joints under swapped hip names: its
+    across vector is the shoulder line minus the hip line.  Hips 0.24 m apart facing +Z,
+    shoulders 0.34 m apart turned 0.3 rad: its root faces atan2(0.1005, 0.0848) = 0.870 rad,
+    where hips plus shoulders would say atan2(0.1005, 0.5648) = 0.176 rad."""
+    from kinemic_cli.motion.features import heading_angles, hml_root_heading
+
+    pose = _rest_pose()
+    pose[1], pose[2] = pose[0] + [0.12, 0, 0], pose[0] - [0.12, 0, 0]
+    line = rotate_y(np.array([0.17, 0.0, 0.0]), 0.3)
+    pose[16], pose[17] = pose[9] + line, pose[9] - line
+    twisted = np.repeat(pose[None], 5, axis=0)
+    np.testing.assert_allclose(hml_root_heading(twisted), np.arctan2(0.3400 * np.sin(0.3), 0.34 * np.cos(0.3) - 0.24),
+                               atol=1e-9)
+    np.testing.assert_allclose(hml_root_heading(twisted), 0.870, atol=1e-3)
+    np.testing.assert_allclose(heading_angles(twisted, SMPL22), 0.176, atol=1e-3)
