@@ -102,6 +102,30 @@ def test_imported_prior_computes_what_mdm_computes(checkpoint, tmp_path):
         reference = reference_mdm_forward(sd, x, t, text, mask)
     torch.testing.assert_close(ours[0], reference[0], atol=2e-4, rtol=1e-4)
     torch.testing.assert_close(ours[1, :21], reference[1, :21], atol=2e-4, rtol=1e-4)
+    assert result["uniform_skeleton"] is False and bundle.features.bone_lengths is None
+
+
+def test_import_takes_humanml3ds_reference_body_from_its_joints(checkpoint, tmp_path):
+    """With HumanML3D's processed joints beside Mean/Std, target clips are retargeted to its
+    one body (as its vectors were): a clip of a 1.3x larger person gets the same features."""
+    from datasets_plugins.demo import DemoT2MAdapter
+    from kinemic_cli.plugins import PrepareRequest
+
+    path, stats, _, clip = checkpoint
+    folder = tmp_path / "HumanML3D"
+    (folder / "new_joints").mkdir(parents=True)
+    for name in ("Mean.npy", "Std.npy"):
+        (folder / name).write_bytes((stats / name).read_bytes())
+    demo = list(DemoT2MAdapter().open(PrepareRequest(limit=3)).items)
+    body = demo[0].frames[:, 0]
+    np.save(folder / "new_joints" / "000001.npy", body.reshape(len(body), 66))  # the release's flat layout
+    result = import_mdm(path, tmp_path / "p", stats_folder=folder, text_encoder=str(clip))
+    features = load_prior(tmp_path / "p", with_text_encoder=False).features
+    assert result["uniform_skeleton"] is True and features.bone_lengths is not None
+    other = demo[2].frames[:, 0]
+    # float32 clips: the scaled copy rounds differently (6e-8 relative), which the shortest-arc
+    # rotations of bones near their antiparallel rest direction amplify to ~1e-5 (measured 1.4e-5)
+    np.testing.assert_allclose(features.from_joints(other * 1.3), features.from_joints(other), atol=1e-4)
 
 
 def test_every_key_is_mapped_or_named(checkpoint):

@@ -72,8 +72,11 @@ def pretrain(
             raise KinemicError("--import-mdm needs --mdm-stats DIR (the HumanML3D folder with Mean.npy and Std.npy)")
         encoder = text_encoder or "clip-ViT-B-32"  # MDM was trained with CLIP ViT-B/32
         result = import_mdm(import_mdm_checkpoint, out, stats_folder=mdm_stats, text_encoder=encoder)
+        body = ("target clips are retargeted to HumanML3D's reference body, as its vectors were"
+                if result["uniform_skeleton"] else
+                f"no {mdm_stats}/new_joints: target clips keep their own bodies (HumanML3D retargets to one)")
         return emit(result, json_output, f"imported MDM ({result['layers']} layers, {result['parameters']:,} parameters) "
-                                         f"-> {result['out']} (text encoder {encoder})")
+                                         f"-> {result['out']} (text encoder {encoder}); {body}")
     if not source:
         raise KinemicError("--source is required (a captioned t2m collection; see `kinemic store ls`)")
     from ..prior.pretrain import PretrainConfig, resolve_pretrain_config, run_pretraining

@@ -43,7 +43,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import KinemicError
-from ..skeletons import Skeleton
+from ..skeletons import SMPL22, Skeleton
 
 __all__ = [
     "FeatureSpace",
@@ -54,6 +54,11 @@ __all__ = [
     "heading_angles",
     "rotate_y",
     "FEATURE_SPACES",
+    "bone_lengths",
+    "uniform_skeleton",
+    "hml_root_heading",
+    "gaussian_smooth",
+    "smoothed_heading_angles",
 ]
 
 
@@ -246,22 +251,69 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return eye + vx + vx @ vx / np.maximum(1.0 + c, 1e-6)
 
 
+def bone_lengths(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """Length of the bone ending at each joint ``[J]`` (0 for the root), on the first frame."""
+    first = np.asarray(joints, np.float64)[0]
+    return np.array([np.linalg.norm(first[j] - first[p]) if p >= 0 else 0.0 for j, p in enumerate(skeleton.parents)])
+
+
+def uniform_skeleton(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """HumanML3D's "uniform skeleton": the clip retargeted to one reference body (``smpl22``).
+
+    Every bone keeps its direction and takes the reference length (``lengths``, per end
+    joint); the root's path is scaled by the ratio of the reference's lower-leg length
+    (knee and ankle bones of the right leg) to the clip's on its first frame.  HumanML3D
+    does this to every clip before computing its vector, so a prior trained on it has only
+    seen that body; its processed joints all carry the reference lengths, which is where
+    :func:`bone_lengths` reads them from.
+    """
+    joints = np.asarray(joints, np.float64)
+    own = bone_lengths(joints, SMPL22)
+    leg = (5, 8)
+    scale = float(sum(lengths[j] for j in leg) / max(sum(own[j] for j in leg), 1e-9))
+    out = np.empty_like(joints)
+    out[:, 0] = joints[:, 0] * scale
+    for chain in _HML_CHAINS:
+        for parent, child in zip(chain[:-1], chain[1:]):
+            bone = joints[:, child] - joints[:, parent]
+            unit = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-12)
+            out[:, child] = out[:, parent] + lengths[child] * unit
+    return out
+
+
 class HumanML3DFeatures(FeatureSpace):
     """``hml263``: the HumanML3D 263-d vector of an ``smpl22`` clip (see the module docstring)."""
 
     name = "hml263"
 
-    def __init__(self, skeleton: Skeleton):
+    def __init__(self, skeleton: Skeleton, bone_lengths: np.ndarray | None = None):
+        """``bone_lengths`` (22, per end joint): retarget every clip to that body first, as
+        HumanML3D does (:func:`uniform_skeleton`); ``None`` keeps each clip's own body."""
         if skeleton.name != "smpl22" or skeleton.num_joints != 22:
             raise KinemicError(f"the hml263 feature space needs the smpl22 skeleton, not {skeleton.name!r}")
         super().__init__(skeleton)
+        if bone_lengths is not None:
+            bone_lengths = np.asarray(bone_lengths, np.float64)
+            if bone_lengths.shape != (22,) or not np.all(np.isfinite(bone_lengths)) or np.any(bone_lengths[1:] <= 0):
+                raise KinemicError(f"hml263 bone lengths must be 22 finite lengths > 0 (the root's is 0), "
+                                   f"got shape {bone_lengths.shape}")
+        self.bone_lengths = bone_lengths
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.bone_lengths is not None:
+            out["bone_lengths"] = [float(v) for v in self.bone_lengths]
+        return out
 
     @property
     def dim(self) -> int:
         return 263
 
     def from_joints(self, joints: np.ndarray) -> np.ndarray:
-        joints = canonicalise(_check_joints(joints, self.skeleton), self.skeleton)
+        joints = _check_joints(joints, self.skeleton)
+        if self.bone_lengths is not None:
+            joints = uniform_skeleton(joints, self.bone_lengths)
+        joints = canonicalise(joints, self.skeleton)
         n = len(joints)
         heading = np.unwrap(hml_root_heading(joints))
         # HumanML3D stores the half-angle of the rotation that turns the body to face +Z,
@@ -332,8 +384,14 @@ FEATURE_SPACES: dict[str, type[FeatureSpace]] = {
 }
 
 
-def create_feature_space(name: str, skeleton: Skeleton) -> FeatureSpace:
-    """``rootrel`` or ``hml263`` for ``skeleton``; an unknown name lists the known ones."""
+def create_feature_space(spec: str | dict, skeleton: Skeleton) -> FeatureSpace:
+    """``rootrel`` or ``hml263`` for ``skeleton``, by name or by a :meth:`FeatureSpace.to_dict`
+    (which may carry ``bone_lengths`` for ``hml263``); an unknown name lists the known ones."""
+    name = spec.get("name") if isinstance(spec, dict) else spec
     if name not in FEATURE_SPACES:
         raise KinemicError(f"unknown feature space {name!r}; known: {', '.join(FEATURE_SPACES)}")
+    if isinstance(spec, dict) and spec.get("bone_lengths") is not None:
+        if name != HumanML3DFeatures.name:
+            raise KinemicError(f"feature space {name!r} takes no bone_lengths")
+        return HumanML3DFeatures(skeleton, bone_lengths=np.asarray(spec["bone_lengths"], np.float64))
     return FEATURE_SPACES[name](skeleton)

@@ -132,7 +132,8 @@ class Prior:
             "format": "kinemic-prior-1",
             "denoiser": self.model.config.to_dict(),
             "schedule": self.schedule.config(),
-            "features": self.features.name,
+            "features": self.features.to_dict() if self.features.to_dict().keys() - {"name", "skeleton"}
+            else self.features.name,  # a plain name unless the space carries parameters (bone lengths)
             "skeleton": self.skeleton.to_dict(),
             "fps": self.fps,
             "max_frames": self.max_frames,

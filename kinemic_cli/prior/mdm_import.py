@@ -31,7 +31,7 @@ import torch
 
 from ..errors import KinemicError
 from ..models.denoiser import DenoiserConfig, MotionDenoiser, sinusoid_table
-from ..motion.features import HumanML3DFeatures
+from ..motion.features import HumanML3DFeatures, bone_lengths
 from ..motion.normaliser import Normaliser
 from ..runtime.provenance import collect_provenance, file_sha256
 from ..skeletons import SMPL22
@@ -182,6 +182,30 @@ def _load_stats(folder: Path) -> Normaliser:
     return Normaliser(mean.astype(np.float32), np.maximum(std, 1e-5).astype(np.float32))
 
 
+def reference_bone_lengths(folder: Path) -> np.ndarray | None:
+    """HumanML3D's reference body, measured on a processed clip of ``folder/new_joints``.
+
+    HumanML3D retargets every clip to one body before computing its vectors, so all its
+    processed joints carry that body's bone lengths; kinemic retargets target clips to it
+    too (``hml263`` with ``bone_lengths``).  ``None`` when the folder has no joints.
+    """
+    joints_dir = folder / "new_joints"
+    files = sorted(joints_dir.glob("*.npy")) if joints_dir.is_dir() else []
+    for path in files[:5]:
+        try:
+            joints = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            continue
+        if joints.ndim == 2 and joints.shape[1] == 66:
+            joints = joints.reshape(len(joints), 22, 3)
+        if joints.ndim != 3 or joints.shape[1:] != (22, 3) or not len(joints) or not np.all(np.isfinite(joints[0])):
+            continue
+        lengths = bone_lengths(joints, SMPL22)
+        if np.all(lengths[1:] > 0):
+            return lengths
+    return None
+
+
 def import_mdm(checkpoint: str | Path, out: str | Path, *, stats_folder: str | Path, text_encoder: str = "clip-ViT-B-32",
                source_collection: str | None = "humanml3d") -> dict:
     """Convert ``checkpoint`` into a prior folder ``out``; returns a summary."""
@@ -207,13 +231,15 @@ def import_mdm(checkpoint: str | Path, out: str | Path, *, stats_folder: str | P
         raise KinemicError(f"{checkpoint}: no MDM weights for {', '.join(missing[:8])}")
     model.load_state_dict({**expected, **mapped})
     normaliser = _load_stats(Path(stats_folder))
+    lengths = reference_bone_lengths(Path(stats_folder))
     bundle = Prior(model=model.eval(), schedule=CosineSchedule(options["diffusion_steps"]), normaliser=normaliser,
-                   skeleton=SMPL22,
-                         features=HumanML3DFeatures(SMPL22), text_encoder=None, text_encoder_name=text_encoder,
-                         fps=20.0, max_frames=196, preset="paper", source_collection=source_collection)
+                   skeleton=SMPL22, features=HumanML3DFeatures(SMPL22, bone_lengths=lengths), text_encoder=None,
+                   text_encoder_name=text_encoder, fps=20.0, max_frames=196, preset="paper",
+                   source_collection=source_collection)
     provenance = collect_provenance("pretrain --import-mdm", {"checkpoint": str(checkpoint), "stats": str(stats_folder),
                                                               "text_encoder": text_encoder, "mdm_args": options},
                                     inputs=[str(checkpoint)], checkpoint_sha256=file_sha256(checkpoint))
     save_prior(out, bundle, provenance=provenance)
     return {"out": str(out), "layers": config.layers, "latent_dim": config.latent_dim, "text_dim": config.text_dim,
-            "parameters": sum(p.numel() for p in model.parameters()), "mapped_tensors": len(mapped)}
+            "parameters": sum(p.numel() for p in model.parameters()), "mapped_tensors": len(mapped),
+            "uniform_skeleton": lengths is not None}

@@ -26,7 +26,7 @@ import torch
 
 from ..errors import KinemicError
 from ..models.denoiser import PRESETS, create_denoiser
-from ..motion.features import create_feature_space
+from ..motion.features import HumanML3DFeatures, bone_lengths, create_feature_space
 from ..runtime.distributed import (
     DistContext,
     all_reduce_mean,
@@ -173,6 +173,10 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         clips = np.arange(len(source), dtype=np.int64)
 
     features = create_feature_space(config.features, source.skeleton)
+    if isinstance(features, HumanML3DFeatures) and "hml263" in source.frame_data_names() and len(source):
+        # a HumanML3D-layout corpus: its processed joints all carry its reference body, which
+        # target clips are retargeted to (as HumanML3D retargets every clip)
+        features = HumanML3DFeatures(source.skeleton, bone_lengths=bone_lengths(source.frames(0)[:, 0], source.skeleton))
     items = captioned_windows(source, clips, min_frames=config.min_frames,
                               max_frames=config.max_frames if config.long_windows == "skip" else None)
     bank = ClipFeatureBank(source, features, clips)
