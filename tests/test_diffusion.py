@@ -92,3 +92,24 @@ def test_loss_is_masked_and_per_sample():
 
     loss = diffusion_loss(model, sch, x0, mask, torch.zeros(2, dtype=torch.long), torch.randn(2, 4, 3))
     assert math.isclose(float(loss), (0.0 + 100.0 * 2 / 4) / 2)
+
+
+def test_starting_from_a_noised_clip_skips_the_noisier_steps():
+    """``start=(clean, 0.5)`` on DDPM-50: the first model call sees ``clean`` noised to t=24 with
+    the clip's first noise draw, 25 steps run, the progress still counts all 50."""
+    schedule = CosineSchedule(50)
+    clean = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(3))
+    seen, ticks = [], []
+
+    def model(x, t, **kw):
+        seen.append((x.clone(), int(t[0])))
+        return clean.clone()
+
+    out = sample(model, create_sampler("ddpm", schedule), noise=ClipNoise([5, 6], (6, 4)), guidance=1.0,
+                 start=(clean, 0.5), progress=ticks.append)
+    first_noise = ClipNoise([5, 6], (6, 4)).draw()
+    assert [t for _, t in seen] == list(range(24, -1, -1)) and sum(ticks) == 50
+    torch.testing.assert_close(seen[0][0], schedule.add_noise(clean, torch.full((2,), 24), first_noise))
+    torch.testing.assert_close(out, clean)
+    with pytest.raises(KinemicError, match=r"\(0, 1\]"):
+        sample(model, create_sampler("ddpm", schedule), noise=ClipNoise([5], (6, 4)), start=(clean[:1], 0.0))

@@ -88,6 +88,50 @@ def test_oversample_counts_file_and_class_selection(pipeline, tmp_path):
     assert proc.returncode == 1 and "not an adapted class" in proc.stderr
 
 
+def test_from_shots_starts_each_clip_from_the_shot_its_length_came_from():
+    """The first denoiser call of a --from-shots clip sees the shot named by its plan (the
+    class's shots sorted by length) noised to the start step with the clip's own first draw."""
+    import torch
+    from adapt_support import tiny_prior
+
+    from kinemic_cli.generate.plan import plan_generation
+    from kinemic_cli.generate.sampler import DiffusionClipSampler, SamplingOptions
+    from kinemic_cli.prior.diffusion import ClipNoise
+
+    prior = tiny_prior(lambda texts: np.zeros((len(texts), 384), np.float32))
+    rng = np.random.default_rng(0)
+    shots = {7: [rng.normal(size=(n, prior.features.dim)).astype(np.float32) for n in (12, 12, 20)]}
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, x, t, **kw):
+            seen.append((x.clone(), int(t[0])))
+            return torch.zeros_like(x)
+
+    sampler = DiffusionClipSampler(Spy(), prior, options=SamplingOptions(guidance=1.0, from_shots=0.5), skeleton=prior.skeleton,
+                                   fps=prior.fps, class_names=["a"] * 8, label_to_class={7: 0},
+                                   class_text=[np.zeros((1, 384), np.float32)], compute_rows=1, shot_features=shots)
+    plan = plan_generation(counts={7: 6}, lengths_per_class={7: [12, 12, 20]}, seed=3)
+    for item in plan:
+        seen.clear()
+        sampler.sample_features([item])
+        t0 = seen[0][1]
+        expected = prior.add_noise(torch.from_numpy(shots[7][item.shot])[None], torch.tensor([t0]),
+                                   ClipNoise([item.seed], (item.length, prior.features.dim)).draw())
+        assert t0 == 24 and len(seen) == 25 and len(shots[7][item.shot]) == item.length
+        torch.testing.assert_close(seen[0][0], expected)
+
+
+def test_from_shots_is_recorded_and_checked(pipeline):
+    out = _gen(pipeline, "--per-class", "1", "--from-shots", "0.5", "--collection", "g-shots")
+    assert out["clips"] == 3
+    with MotionStore(pipeline["store"]).collection("g-shots") as coll:
+        assert coll.attrs["from_shots"] == 0.5
+    proc = run_kinemic("generate", "--model", str(pipeline["adapted"]), "--per-class", "1", "--from-shots", "0",
+                       "--store", pipeline["store"], check=False)
+    assert proc.returncode == 1 and "--from-shots must be in (0, 1]" in proc.stderr
+
+
 def test_kill_9_then_resume_equals_an_uninterrupted_run(pipeline):
     args = ("--per-class", "30", "--batch-size", "3", "--commit-every", "6")
     _gen(pipeline, *args, "--collection", "g-whole")

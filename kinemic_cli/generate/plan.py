@@ -26,6 +26,7 @@ class PlannedClip:
     length: int
     seed: int
     text: str | None = None
+    shot: int = -1  # position of the clip's length in the class's sorted shot lengths (which shot it mirrors)
 
     @property
     def sample_id(self) -> str:
@@ -47,7 +48,9 @@ def plan_generation(
     """The full plan, in sample-id order.
 
     Lengths are drawn per clip from ``lengths_per_class[label]`` (the lengths of the clips
-    the model was adapted on, never of clips it did not see) unless ``fixed_length``.
+    the model was adapted on, never of clips it did not see) unless ``fixed_length``; the
+    position drawn is kept as ``shot`` (with the shots sorted as the lengths are, by length
+    then sample id, it names the shot a ``--from-shots`` clip starts from).
     """
     plan = []
     for label in sorted(counts):
@@ -58,12 +61,14 @@ def plan_generation(
         if fixed_length is None and not pool:
             raise KinemicError(f"class {label} has no known clip lengths; pass --length")
         for index in range(n):
+            shot = -1
             if fixed_length is not None:
                 length = int(fixed_length)
             else:
                 rng = np.random.default_rng([int(seed), int(label), int(index), 1])
-                length = int(pool[int(rng.integers(len(pool)))])
-            plan.append(PlannedClip(label, index, length, _clip_seed(seed, label, index), text))
+                shot = int(rng.integers(len(pool)))
+                length = int(pool[shot])
+            plan.append(PlannedClip(label, index, length, _clip_seed(seed, label, index), text, shot))
     return plan
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..adapt.student import MANIFEST, load_adapted
@@ -53,6 +54,7 @@ class GenerateRequest:
     sampler: str = "ddpm"
     steps: int | None = None
     guidance: float | None = None  # None: ADAPTED_GUIDANCE or PROMPT_GUIDANCE by the model
+    from_shots: float | None = None
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -111,7 +113,30 @@ def _resolve_classes(wanted: list[str] | None, names: list[str], labels: list[in
     return out
 
 
-def _adapted_sampler(request: GenerateRequest, device: torch.device):
+def _shot_features(adapted, store: MotionStore) -> dict[int, list[np.ndarray]]:
+    """The model's own shots as the prior sees them, per label, sorted by (length, sample id) like
+    ``lengths_per_class``; so a planned clip's ``shot`` names the shot its length came from."""
+    from ..adapt.data import load_fewshot_clips
+    from ..store.splits import FewShotSplit
+
+    fewshot = FewShotSplit.from_dict(adapted.manifest.get("fewshot"))
+    if fewshot is None or not store.has(fewshot.collection):
+        raise KinemicError(f"--from-shots: the model's shots are not in {store.path} "
+                           f"(collection {fewshot.collection if fewshot else '?'})")
+    prior = adapted.prior
+    with store.collection(fewshot.collection) as coll:
+        members = set(fewshot.sample_ids)
+        indices = np.array([i for i, sid in enumerate(coll.sample_ids) if str(sid) in members], dtype=np.int64)
+        shots = load_fewshot_clips(coll, indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+                                   max_frames=prior.max_frames, to_features=prior.to_features,
+                                   stored=prior.stored_features)
+    out: dict[int, list[tuple]] = {}
+    for label, sid, feats in zip(shots.labels, shots.sample_ids, shots.features):
+        out.setdefault(int(label), []).append((len(feats), str(sid), feats))
+    return {label: [f for _, _, f in sorted(rows, key=lambda r: (r[0], r[1]))] for label, rows in out.items()}
+
+
+def _adapted_sampler(request: GenerateRequest, device: torch.device, store: MotionStore):
     adapted = load_adapted(request.model, device, with_text_encoder=request.text is not None)
     names, labels = adapted.class_names, adapted.target_labels
     chosen = _resolve_classes(request.classes, names, labels)
@@ -132,7 +157,8 @@ def _adapted_sampler(request: GenerateRequest, device: torch.device):
     sampler = DiffusionClipSampler(
         adapted.model, adapted.prior, options=_options(request), compute_rows=request.compute_rows, skeleton=adapted.target_skeleton,
         fps=adapted.target_fps, class_names=_target_class_names(adapted), device=device,
-        label_to_class={lab: k for k, lab in enumerate(labels)}, class_text=adapted.class_text)
+        label_to_class={lab: k for k, lab in enumerate(labels)}, class_text=adapted.class_text,
+        shot_features=_shot_features(adapted, store) if request.from_shots is not None else None)
     plan = plan_generation(counts=counts, lengths_per_class=shots, seed=request.seed, fixed_length=request.length,
                            text=request.text)
     weights = Path(request.model) / "model.safetensors"
@@ -172,8 +198,10 @@ def _prior_sampler(request: GenerateRequest, device: torch.device):
 def _options(request: GenerateRequest) -> SamplingOptions:
     if request.guidance < 0:
         raise KinemicError(f"--guidance must be 0 or more, got {request.guidance}")
+    if request.from_shots is not None and not 0.0 < request.from_shots <= 1.0:
+        raise KinemicError(f"--from-shots must be in (0, 1] (the fraction of the noise schedule), got {request.from_shots}")
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
-                           precision=check_precision(request.precision))
+                           precision=check_precision(request.precision), from_shots=request.from_shots)
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -219,7 +247,9 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
     if request.guidance is None:
         request.guidance = ADAPTED_GUIDANCE if (folder / MANIFEST).exists() else PROMPT_GUIDANCE
     if (folder / MANIFEST).exists():
-        sampler, plan, facts, condition_names, default_name = _adapted_sampler(request, device)
+        sampler, plan, facts, condition_names, default_name = _adapted_sampler(request, device, store)
+    elif request.from_shots is not None:
+        raise KinemicError("--from-shots starts from the shots of an adapted model; a prior has none")
     elif is_prior_folder(folder):
         sampler, plan, facts, condition_names, default_name = _prior_sampler(request, device)
     else:
@@ -234,6 +264,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
+             "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them

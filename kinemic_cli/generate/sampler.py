@@ -47,6 +47,7 @@ class SamplingOptions:
     steps: int | None = None
     guidance: float = 2.5
     precision: str = "fp32"
+    from_shots: float | None = None  # SDEdit strength: start from a noised shot of the class
 
 
 class DiffusionClipSampler:
@@ -60,7 +61,8 @@ class DiffusionClipSampler:
     def __init__(self, model: torch.nn.Module, prior: Prior, *, options: SamplingOptions, skeleton: Skeleton,
                  fps: float, class_names: list[str], device: torch.device | str = "cpu",
                  label_to_class: dict[int, int] | None = None, class_text: list[np.ndarray] | None = None,
-                 use_action: bool = True, compute_rows: int = CPU_COMPUTE_ROWS):
+                 use_action: bool = True, compute_rows: int = CPU_COMPUTE_ROWS,
+                 shot_features: dict[int, list[np.ndarray]] | None = None):
         self.model, self.prior, self.options = model, prior, options
         self.skeleton, self.fps, self.class_names = skeleton, float(fps), list(class_names)
         self.device = torch.device(device)
@@ -72,6 +74,9 @@ class DiffusionClipSampler:
         self.compute_rows = int(compute_rows)
         self._text_cache: dict[str, np.ndarray] = {}
         self.sampler = create_sampler(options.sampler, prior.schedule, options.steps)
+        self.shot_features = shot_features or {}  # per label, normalised, sorted by (length, sample id)
+        if options.from_shots is not None and not self.shot_features:
+            raise KinemicError("--from-shots needs the model's shots (an adapted model whose shots are in the store)")
 
     @property
     def diffusion_steps(self) -> int:
@@ -119,10 +124,24 @@ class DiffusionClipSampler:
             filled = chunk + [chunk[0]] * (rows - len(chunk))  # fill-up rows are dropped below
             text, action = self._conditioning(filled)
             noise = ClipNoise([item.seed for item in filled], (length, self.prior.features.dim), self.device)
+            start = None
+            if self.options.from_shots is not None:
+                start = (self._shots_of(filled, length), float(self.options.from_shots))
             x0 = sample(self._denoise, self.sampler, noise=noise, text=text, action=action, mask=None,
-                        guidance=self.options.guidance, progress=progress)
+                        guidance=self.options.guidance, progress=progress, start=start)
             out.append(x0[: len(chunk)].float().cpu().numpy())
         return np.concatenate(out)
+
+    def _shots_of(self, batch: list[PlannedClip], length: int) -> torch.Tensor:
+        """The clean features ``[B, T, F]`` of the shot each planned clip mirrors (``item.shot``)."""
+        rows = []
+        for item in batch:
+            shots = self.shot_features.get(item.label, [])
+            if not 0 <= item.shot < len(shots) or len(shots[item.shot]) != length:
+                raise KinemicError(f"clip {item.sample_id}: no shot of {length} frames to start from "
+                                   "(--from-shots needs clips planned from the shots' lengths, not --length)")
+            rows.append(shots[item.shot])
+        return torch.from_numpy(np.stack(rows).astype(np.float32)).to(self.device)
 
     def _denoise(self, *args, **kwargs) -> torch.Tensor:
         """The model's x0 prediction, its matrix products in ``--precision``; the sampler's arithmetic stays fp32."""

@@ -193,12 +193,31 @@ def guided_x0(model: Callable[..., torch.Tensor], x: torch.Tensor, t: torch.Tens
 
 def sample(model: Callable[..., torch.Tensor], sampler, *, noise: ClipNoise, text: torch.Tensor | None = None,
            action: torch.Tensor | None = None, mask: torch.Tensor | None = None, guidance: float = 2.5,
-           progress: Callable[[int], None] | None = None) -> torch.Tensor:
-    """Run ``sampler`` from pure noise to ``x0 [B, T, F]`` under (guided) conditioning."""
-    x = noise.draw()
+           progress: Callable[[int], None] | None = None,
+           start: tuple[torch.Tensor, float] | None = None) -> torch.Tensor:
+    """Run ``sampler`` from pure noise to ``x0 [B, T, F]`` under (guided) conditioning.
+
+    ``start = (x_clean, strength)`` starts instead from ``x_clean`` noised to the sampler's
+    first timestep at or below ``strength`` of the schedule (SDEdit: 1 is pure noise in
+    all but name, smaller keeps more of ``x_clean``); the skipped steps count as done.
+    """
+    timesteps = list(sampler.timesteps)
+    if start is None:
+        x = noise.draw()
+    else:
+        clean, strength = start
+        if not 0.0 < strength <= 1.0:
+            raise KinemicError(f"the start strength must be in (0, 1], got {strength}")
+        limit = strength * (sampler.schedule.num_steps - 1)
+        skipped = [t for t in timesteps if t > limit]
+        timesteps = timesteps[len(skipped):] or timesteps[-1:]
+        t0 = torch.full((clean.shape[0],), timesteps[0], dtype=torch.long, device=clean.device)
+        x = sampler.schedule.add_noise(clean, t0, noise.draw())
+        if progress is not None and skipped:
+            progress(len(skipped))
     b = x.shape[0]
     with torch.no_grad():
-        for t in sampler.timesteps:
+        for t in timesteps:
             t_batch = torch.full((b,), t, dtype=torch.long, device=x.device)
             x0 = guided_x0(model, x, t_batch, text=text, action=action, mask=mask, scale=guidance)
             fresh = noise.draw() if t > 0 else None
