@@ -119,6 +119,17 @@ def _class_captions(config: AdaptConfig, store: MotionStore, class_names: list[s
     return class_captions(class_names, overrides, template=config.caption_template, defaults=defaults)
 
 
+def _load_shots(coll, shot_indices: np.ndarray, prior: Prior) -> tuple[list[int], list[str], FewShotClips, np.ndarray]:
+    """The shots on the prior's skeleton and fps, their classes (labels, names) and each shot's class index."""
+    labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
+    shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+                               max_frames=prior.max_frames, to_features=prior.to_features,
+                               stored=prior.stored_features)
+    class_of_label = {label: k for k, label in enumerate(labels_present)}
+    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+    return labels_present, class_names, shots, class_ids
+
+
 def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior: Prior | None = None) -> dict:
     """Mine without training (``--show-mining``): the report, also saved to ``--out`` if given."""
     prior = prior or load_prior(config.prior, resolve_device(config.device), store=store)
@@ -126,12 +137,7 @@ def show_mining(config: AdaptConfig, *, store: MotionStore, show: int = 5, prior
     _, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.fewshot_seed,
                                          protocol=config.protocol)
     with store.collection(collection) as coll:
-        labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
-        shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
-                                   max_frames=prior.max_frames, to_features=prior.to_features,
-                               stored=prior.stored_features)
-    class_of_label = {label: k for k, label in enumerate(labels_present)}
-    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+        _, class_names, shots, class_ids = _load_shots(coll, shot_indices, prior)
     mining = mine_for_run(config, store, prior, class_names, shots, class_ids)
     report = mining.report(sample_ids=_source_ids(store, mining))
     if config.out:
@@ -172,12 +178,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     fewshot = fewshot_identity(store, collection, split_name, shot_indices, shots=config.shots,
                                seed=config.fewshot_seed)
     coll = store.collection(collection)
-    labels_present, class_names = _target_classes(coll, coll.labels[shot_indices])
-    shots = load_fewshot_clips(coll, shot_indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
-                               max_frames=prior.max_frames, to_features=prior.to_features,
-                               stored=prior.stored_features)
-    class_of_label = {label: k for k, label in enumerate(labels_present)}
-    class_ids = np.array([class_of_label[int(v)] for v in shots.labels], dtype=np.int64)
+    _, class_names, shots, class_ids = _load_shots(coll, shot_indices, prior)
 
     mining = mine_for_run(config, store, prior, class_names, shots, class_ids) if config.method == "kinemic" else None
     if mining is not None:
