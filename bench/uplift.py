@@ -51,7 +51,7 @@ METHODS = ("finetune", "lora", "kinemic")
 RECIPES = {  # name -> (har folder prefix, row label, extra train-har flags, judged synthetic set?)
     "mixed": ("mixed", "mixed ({m})", [], False),
     "augment": ("mixaug", "mixed + augment ({m})", ["--augment-shots"], False),
-    "weighted": ("mixw", "mixed + augment, synthetic weight {w} ({m})", ["--augment-shots"], False),
+    "weighted": ("mixw", "mixed + augment + synthetic weight {w} ({m})", ["--augment-shots"], False),
     "judged": ("mixaug", "mixed + augment + judged ({m})", ["--augment-shots"], True),
 }
 
@@ -233,6 +233,8 @@ def main() -> None:
                 f"demo-synth-{method}-judged", "--device", args.device, *common)
     _parallel([har_job(n, f) for n, _, f in rows], args.parallel)  # finished ones are skipped
     folders, labels = [str(work / f"har-{n}") for n, _, _ in rows], [label for _, label, _ in rows]
+    if any("," in label for label in labels):  # evaluate --labels is comma-separated
+        sys.exit(f"row labels may not hold a comma: {[label for label in labels if ',' in label]}")
     report = run("evaluate", *folders, "--evaluator", str(work / "evaluator"), "--dataset", "demo", "--labels",
                  ",".join(labels), "--title", f"uplift on the demo world (world seed {args.world_seed}, "
                  f"{args.shots} shots, seeds {' '.join(seeds)})",
