@@ -160,7 +160,7 @@ class BatchSampler:
             clip, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
             own = self.source_stored(self.source, clip, start=start, end=end)
             if own is not None:
-                return np.asarray(own[: len(self.source_window_joints(candidate))], dtype=np.float32)
+                return np.asarray(own[: self._window_length(candidate)], dtype=np.float32)
         return np.asarray(self.to_features(self.source_window_joints(candidate)), dtype=np.float32)
 
     def _window_length(self, candidate: int) -> int:

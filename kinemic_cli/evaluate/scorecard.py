@@ -129,7 +129,7 @@ def scorecard(store: MotionStore, synthetic: str, *, real: str | None = None, pr
         train_side = np.asarray(real_coll.split(training_split_name(real_coll, protocol)))
         real_speed = class_speeds(real_coll, train_side)
         real_raw = class_speeds(real_coll, train_side, smoothing_s=0)
-        shots = (np.flatnonzero(np.isin(real_coll.sample_ids.astype(str), list(fewshot.sample_ids)))
+        shots = (fewshot.indices_in(real_coll)
                  if fewshot and fewshot.collection == real else np.zeros(0, np.int64))
         shot_speed = class_speeds(real_coll, shots)
     judge_scores = _accuracy_and_confusions(judged)

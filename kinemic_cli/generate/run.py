@@ -125,9 +125,7 @@ def _shot_features(adapted, store: MotionStore) -> dict[int, list[np.ndarray]]:
                            f"(collection {fewshot.collection if fewshot else '?'})")
     prior = adapted.prior
     with store.collection(fewshot.collection) as coll:
-        members = set(fewshot.sample_ids)
-        indices = np.array([i for i, sid in enumerate(coll.sample_ids) if str(sid) in members], dtype=np.int64)
-        shots = load_fewshot_clips(coll, indices, prior_skeleton=prior.skeleton, prior_fps=prior.fps,
+        shots = load_fewshot_clips(coll, fewshot.indices_in(coll), prior_skeleton=prior.skeleton, prior_fps=prior.fps,
                                    max_frames=prior.max_frames, to_features=prior.to_features,
                                    stored=prior.stored_features)
     out: dict[int, list[tuple]] = {}
@@ -218,11 +216,8 @@ def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
     real = store.collection(fewshot.collection) if fewshot and store.has(fewshot.collection) else None
     shot_of: dict[str, int] = {}
     if real is not None:
-        members = set(fewshot.sample_ids)
-        for i, sid in enumerate(real.sample_ids):
-            name = real.class_names[int(real.labels[i])]
-            if str(sid) in members and name not in shot_of:
-                shot_of[name] = i
+        for i in fewshot.indices_in(real):
+            shot_of.setdefault(real.class_names[int(real.labels[i])], int(i))
     clips, titles = [], []
     for i in pick_clip_indices(coll.labels, per_class=1):
         name = str(coll.class_names[int(coll.labels[i])])

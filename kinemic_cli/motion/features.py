@@ -28,8 +28,9 @@ Two feature spaces implement :class:`FeatureSpace`:
     vector to compare) every block agrees to a median 1e-5 standard deviations and a
     maximum of 0.06 on frames 1..T-2 (the first and last frames differ by how that file
     was recovered).  Joints are recovered from the root and ``ric`` blocks (HumanML3D's
-    "recover from ric").  Not reproduced: HumanML3D first retargets every clip to one
-    reference body's bone lengths ("uniform skeleton"), which needs that body's offsets.
+    "recover from ric").  HumanML3D first retargets every clip to one reference body
+    ("uniform skeleton"); given that body's bone lengths, so does this space
+    (:func:`uniform_skeleton`).
 
 Both keep the clip's length ``T`` (velocities are forward differences; the last frame
 repeats the one before), and both round-trip: ``to_joints(from_joints(x))`` equals ``x``
@@ -58,7 +59,6 @@ __all__ = [
     "uniform_skeleton",
     "hml_root_heading",
     "gaussian_smooth",
-    "smoothed_heading_angles",
 ]
 
 
@@ -103,14 +103,6 @@ def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     for k, w in enumerate(kernel):
         out += w * padded[k : k + len(x)]
     return out
-
-
-def smoothed_heading_angles(joints: np.ndarray, skeleton: Skeleton, sigma: float = HML_FACING_SIGMA) -> np.ndarray:
-    """:func:`heading_angles` of the facing direction smoothed over time (Gaussian, ``sigma`` frames)."""
-    angles = heading_angles(joints, skeleton)
-    forward = np.stack([np.sin(angles), np.cos(angles)], axis=-1)  # (x, z) unit vectors
-    smooth = gaussian_smooth(forward, sigma)
-    return np.arctan2(smooth[:, 0], smooth[:, 1])
 
 
 def hml_root_heading(joints: np.ndarray, sigma: float = HML_FACING_SIGMA) -> np.ndarray:

@@ -128,11 +128,12 @@ class Prior:
 
     def describe(self) -> dict:
         """The JSON half of the saved prior."""
+        features = self.features.to_dict()
         return {
             "format": "kinemic-prior-1",
             "denoiser": self.model.config.to_dict(),
             "schedule": self.schedule.config(),
-            "features": self.features.to_dict() if self.features.to_dict().keys() - {"name", "skeleton"}
+            "features": features if features.keys() - {"name", "skeleton"}
             else self.features.name,  # a plain name unless the space carries parameters (bone lengths)
             "skeleton": self.skeleton.to_dict(),
             "fps": self.fps,

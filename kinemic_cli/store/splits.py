@@ -110,6 +110,10 @@ class FewShotSplit:
         return cls(str(data["collection"]), str(data["split"]), int(data["shots"]), int(data["seed"]),
                    tuple(sorted(str(s) for s in data["sample_ids"])))
 
+    def indices_in(self, collection: Collection) -> np.ndarray:
+        """The clip indices (ascending) of these shots in ``collection``, by sample id."""
+        return np.flatnonzero(np.isin(collection.sample_ids.astype(str), list(self.sample_ids)))
+
     def describe(self) -> str:
         return f"{self.split} of {self.collection!r} (--shots {self.shots} --fewshot-seed {self.seed})"
 
