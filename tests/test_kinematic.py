@@ -7,7 +7,7 @@ import torch
 from har_support import standing_pose
 
 from kinemic_cli.adapt.data import BatchSampler, FewShotClips
-from kinemic_cli.adapt.kinematic import kinematic_scores, motion_profile
+from kinemic_cli.adapt.kinematic import PACE_LIMITS, kinematic_scores, motion_profile, motion_speed, pace_factors
 from kinemic_cli.adapt.mining import MiningResult, SourceCandidates
 from kinemic_cli.adapt.windows import dynamic_window_weights
 from kinemic_cli.skeletons import SMPL22
@@ -15,15 +15,16 @@ from kinemic_cli.skeletons import SMPL22
 RIGHT_WRIST, LEFT_KNEE, HEAD = 21, 4, 15
 
 
-def _moving(joint: int, frames: int = 40, seed: int = 0, amplitude: float = 0.25) -> np.ndarray:
+def _moving(joint: int, frames: int = 40, seed: int = 0, amplitude: float = 0.25, hz: float | None = None,
+            noise: float = 0.003) -> np.ndarray:
     """A standing body that moves one joint sinusoidally, with a little sensor noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / 20.0
     x = np.repeat(standing_pose()[None].astype(np.float64), frames, axis=0)
-    phase = 2 * np.pi * rng.uniform(0.8, 1.4) * t + rng.uniform(0, np.pi)
+    phase = 2 * np.pi * (hz or rng.uniform(0.8, 1.4)) * t + rng.uniform(0, np.pi)
     x[:, joint, 1] += amplitude * np.sin(phase)
     x[:, joint, 2] += 0.8 * amplitude * np.cos(phase)
-    return x + rng.normal(scale=0.003, size=x.shape)
+    return x + rng.normal(scale=noise, size=x.shape)
 
 
 def test_the_gate_ranks_windows_by_how_they_move():
@@ -63,7 +64,7 @@ def test_the_sampler_never_draws_a_gated_window_and_marks_classes_without_one():
                            rng=np.random.default_rng(0), mining=mining, source=None,
                            source_prepare=lambda frames, where: np.zeros((10, 22, 3)),
                            to_features=lambda j: np.zeros((len(j), 67), np.float32), source_length=lambda n: 10)
-    sampler.source_window_joints = lambda n: np.zeros((10, 22, 3))
+    sampler.source_window_joints = lambda n, pace=1.0: np.zeros((10, 22, 3))
     for _ in range(20):
         batch = sampler.draw()
         for n, c, w in zip(batch["neighbours"], batch["labels"].tolist(), batch["source_weight"].tolist()):
@@ -77,3 +78,41 @@ def test_the_window_weight_threshold_gives_an_unrelated_window_nothing():
     assert torch.allclose(paper, torch.tensor([1.0, 0.5, 0.0]))  # (1 + cos) / 2
     assert torch.allclose(dynamic_window_weights(z, w, threshold=-1.0), paper)
     assert torch.allclose(dynamic_window_weights(z, w, threshold=0.0), torch.tensor([1.0, 0.0, 0.0]))
+
+
+def test_pace_factors_bring_a_slow_window_to_the_shots_pace_within_limits():
+    shots = [_moving(RIGHT_WRIST, frames=60, seed=s, hz=1.0, noise=0.0) for s in range(3)]
+    windows = {0: _moving(RIGHT_WRIST, frames=120, seed=50, hz=0.5, noise=0.0),   # the same motion at half the pace
+               1: _moving(RIGHT_WRIST, frames=60, seed=51, hz=1.0, noise=0.0),    # at the shots' pace
+               2: _moving(RIGHT_WRIST, frames=200, seed=52, hz=0.1, noise=0.0),   # ten times slower: clipped
+               3: np.repeat(standing_pose()[None].astype(np.float64), 30, axis=0)}  # still: left as it is
+    factors = pace_factors(np.array([[0, 1, 2, 3]]), shots, np.zeros(3, np.int64), lambda n: windows[n],
+                           skeleton=SMPL22, fps=20.0)
+    assert 1.7 < factors[0, 0] < 2.3 and 0.85 < factors[0, 1] < 1.15
+    assert factors[0, 2] == PACE_LIMITS[1] and factors[0, 3] == 1.0
+
+
+def test_the_sampler_retimes_a_drawn_window_by_its_pace():
+    """A window mined at half the shots' pace is drawn half as long and then moves at their pace."""
+    candidates = SourceCandidates("src", np.array([[0, 0, 80], [0, 0, 80]]), [[0], [1]], ["a", "b"])
+    mining = MiningResult(["x"], [["x"]], np.eye(1, 2, dtype=np.float32), [np.ones((1, 2))], candidates,
+                          np.eye(2, dtype=np.float32), np.array([[0, 1]]), np.ones((1, 2), np.float32),
+                          pace=np.full((1, 2), 2.0, np.float32))
+    slow = _moving(RIGHT_WRIST, frames=80, seed=7, hz=0.5, noise=0.0)
+    shot = _moving(RIGHT_WRIST, frames=40, seed=8, hz=1.0, noise=0.0)
+    drawn = []
+
+    def to_features(joints):
+        drawn.append(joints)
+        return np.zeros((len(joints), 67), np.float32)
+
+    source = type("Source", (), {"name": "src", "sample_ids": ["s0"], "frames": staticmethod(lambda clip: slow[:, None])})()
+    sampler = BatchSampler(FewShotClips(np.arange(1), np.array([0]), ["a"], [shot], [np.zeros((40, 67), np.float32)]),
+                           np.array([0]), [np.ones((1, 2), np.float32)], batch_size=1, rng=np.random.default_rng(0),
+                           mining=mining, source=source, source_prepare=lambda frames, where: frames[:, 0],
+                           to_features=to_features, source_length=lambda n: n)
+    batch = sampler.draw()
+    assert batch["source"].shape[1] == 40 and batch["source_mask"].sum().item() == 40  # 80 frames played twice as fast
+    assert len(drawn) == 1 and len(drawn[0]) == 40
+    paced, own = motion_speed(drawn[0], SMPL22, 20.0), motion_speed(slow, SMPL22, 20.0)
+    assert abs(paced / own - 2.0) < 0.1 and abs(paced / motion_speed(shot, SMPL22, 20.0) - 1.0) < 0.15

@@ -62,6 +62,7 @@ class AdaptConfig:
     lambda_win: float = 1.0
     lambda_vel: float = 0.0
     kinematic_gate: float = 0.0
+    pace_match: bool = False
     window_threshold: float = -1.0
     cfg_drop: float = 0.1
     lr: float | None = None

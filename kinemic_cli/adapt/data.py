@@ -31,7 +31,7 @@ from ..skeletons import Skeleton, convert_joints
 from ..store import Collection
 from .mining import MiningResult
 
-__all__ = ["JointsToFeatures", "FewShotClips", "prepare_joints", "prepared_length", "load_fewshot_clips", "BatchSampler",
+__all__ = ["JointsToFeatures", "FewShotClips", "prepare_joints", "prepared_length", "paced_length", "load_fewshot_clips", "BatchSampler",
            "pad_stack"]
 
 # joints [T, J, 3] on the prior's skeleton -> normalised features [T, F]
@@ -58,6 +58,11 @@ def _resampled_length(frames: int, fps: float, prior_fps: float) -> int:
     if abs(fps - prior_fps) > 1e-6 and frames > 1:
         return max(2, int(round(frames * prior_fps / fps)))
     return int(frames)
+
+
+def paced_length(frames: int, pace: float) -> int:
+    """Frames of a ``frames``-frame clip played ``pace`` times as fast (at least 2)."""
+    return max(2, int(round(frames / float(pace))))
 
 
 def prepared_length(frames: int, *, fps: float, prior_fps: float, max_frames: int) -> int:
@@ -149,25 +154,31 @@ class BatchSampler:
             return np.arange(n)
         return np.sort(self.rng.choice(n, size=self.batch_size, replace=False))
 
-    def source_window_joints(self, candidate: int) -> np.ndarray:
+    def source_window_joints(self, candidate: int, pace: float = 1.0) -> np.ndarray:
+        """A mined window's joints on the prior's skeleton and fps, played ``pace`` times as fast."""
         clip, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
         frames = self.source.frames(clip)[start:end]
-        return self.source_prepare(frames, f"source {self.source.name!r} clip {self.source.sample_ids[clip]}")
+        joints = self.source_prepare(frames, f"source {self.source.name!r} clip {self.source.sample_ids[clip]}")
+        if pace != 1.0 and len(joints) > 1:
+            joints = resample_time(joints, paced_length(len(joints), pace))
+        return joints
 
-    def source_window_features(self, candidate: int) -> np.ndarray:
-        """A mined window's normalised features: stored ones when the source has them (HumanML3D), else computed."""
-        if self.source_stored is not None:
+    def source_window_features(self, candidate: int, pace: float = 1.0) -> np.ndarray:
+        """A mined window's normalised features: stored ones when the source has them (HumanML3D) and it
+        plays at its own pace, else computed from its (re-timed) joints."""
+        if self.source_stored is not None and pace == 1.0:
             clip, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
             own = self.source_stored(self.source, clip, start=start, end=end)
             if own is not None:
                 return np.asarray(own[: self._window_length(candidate)], dtype=np.float32)
-        return np.asarray(self.to_features(self.source_window_joints(candidate)), dtype=np.float32)
+        return np.asarray(self.to_features(self.source_window_joints(candidate, pace)), dtype=np.float32)
 
-    def _window_length(self, candidate: int) -> int:
+    def _window_length(self, candidate: int, pace: float = 1.0) -> int:
         _, start, end = (int(v) for v in self.mining.candidates.windows[candidate])
         if self.source_length is None:
-            return len(self.source_window_joints(candidate))
-        return int(self.source_length(end - start))
+            return len(self.source_window_joints(candidate, pace))
+        frames = int(self.source_length(end - start))
+        return paced_length(frames, pace) if pace != 1.0 and frames > 1 else frames
 
     def draw(self) -> dict:
         """This process's rows of one global batch (see :class:`~kinemic_cli.adapt.losses.AdaptBatch`).
@@ -186,13 +197,13 @@ class BatchSampler:
                  "class_text": torch.from_numpy(class_text.astype(np.float32)), "chosen": chosen[rows]}
         if self.mining is None:
             return batch
-        neighbours, source_weight = self._draw_neighbours(classes)
+        neighbours, source_weight, paces = self._draw_neighbours(classes)
         texts = []
         for n in neighbours:
             ids = self.mining.candidates.caption_ids[int(n)]
             texts.append(self.mining.text_embeddings[ids[self.rng.integers(len(ids))]])
-        longest_source = max(self._window_length(int(n)) for n in neighbours)
-        sources = [self.source_window_features(int(n)) for n in neighbours[rows]]
+        longest_source = max(self._window_length(int(n), float(p)) for n, p in zip(neighbours, paces))
+        sources = [self.source_window_features(int(n), float(p)) for n, p in zip(neighbours[rows], paces[rows])]
         batch["source"], batch["source_mask"] = pad_stack(sources, longest_source)
         batch["source_text"] = torch.from_numpy(np.stack(texts[rows]).astype(np.float32))
         batch["neighbours"] = neighbours[rows]
@@ -200,8 +211,9 @@ class BatchSampler:
             batch["source_weight"] = torch.from_numpy(source_weight[rows])
         return batch
 
-    def _draw_neighbours(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """One mined window per target clip; with a kinematic gate only kept windows are drawn.
+    def _draw_neighbours(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """One mined window per target clip and its play-speed factor; with a kinematic gate only kept
+        windows are drawn.
 
         A class whose windows were all gated out still draws one (so the batch keeps its
         shape and the random stream its length) with weight 0: its window and contrastive
@@ -209,14 +221,16 @@ class BatchSampler:
         """
         mining = self.mining
         k = mining.neighbours.shape[1]
+        pace = mining.pace if mining.pace is not None else np.ones(mining.neighbours.shape, np.float32)
         if mining.weights is None:
-            return mining.neighbours[classes, self.rng.integers(k, size=len(classes))], None
-        picks, weights = np.zeros(len(classes), np.int64), np.zeros(len(classes), np.float32)
+            columns = self.rng.integers(k, size=len(classes))
+            return mining.neighbours[classes, columns], None, pace[classes, columns]
+        columns, weights = np.zeros(len(classes), np.int64), np.zeros(len(classes), np.float32)
         for i, c in enumerate(classes):
             kept = np.flatnonzero(mining.weights[c] > 0)
             u = self.rng.random()
             if kept.size:
-                picks[i], weights[i] = mining.neighbours[c, kept[min(int(u * kept.size), kept.size - 1)]], 1.0
+                columns[i], weights[i] = kept[min(int(u * kept.size), kept.size - 1)], 1.0
             else:
-                picks[i] = mining.neighbours[c, min(int(u * k), k - 1)]
-        return picks, weights
+                columns[i] = min(int(u * k), k - 1)
+        return mining.neighbours[classes, columns], weights, pace[classes, columns]

@@ -29,9 +29,12 @@ import numpy as np
 from ..motion.features import canonicalise
 from ..skeletons import Skeleton
 
-__all__ = ["motion_profile", "ProfileSpace", "kinematic_scores"]
+__all__ = ["motion_profile", "motion_speed", "ProfileSpace", "kinematic_scores", "pace_factors", "PACE_LIMITS"]
 
 SMOOTHING_SECONDS = 0.2
+#: the most a mined window is sped up or slowed down to the shots' pace (a window mined for
+#: the wrong motion, e.g. a slow "pick up" for a fast one, is not stretched without bound)
+PACE_LIMITS = (0.5, 2.0)
 
 
 def _moving_average(x: np.ndarray, frames: int) -> np.ndarray:
@@ -45,12 +48,30 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-9)
 
 
-def motion_profile(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
-    """A clip ``[T, J, 3]`` -> ``[2 J + 3 J]``: per-joint speed and range (root-relative), and mean pose."""
+def _smoothed_relative(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
+    """Joints relative to the root's floor point, canonicalised, after a 0.2 s moving average."""
     j = canonicalise(np.asarray(joints, np.float64), skeleton)
     root = j[:, skeleton.root : skeleton.root + 1].copy()
     root[..., 1] = 0.0  # keep height: a squat lowers the body
-    rel = _moving_average(j - root, max(1, int(round(SMOOTHING_SECONDS * fps))))
+    return _moving_average(j - root, max(1, int(round(SMOOTHING_SECONDS * fps))))
+
+
+def motion_speed(joints: np.ndarray, skeleton: Skeleton, fps: float) -> float:
+    """Mean joint speed of a clip ``[T, J, 3]`` relative to the root, after the 0.2 s moving average.
+
+    The moving average is stronger than the scorecard's low-pass on purpose: it compares
+    the *pace* of jittery tracked shots with clean source windows, and sensor jitter would
+    otherwise count as motion on one side only.
+    """
+    rel = _smoothed_relative(joints, skeleton, fps)
+    if len(rel) < 2:
+        return 0.0
+    return float(np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean() * fps)
+
+
+def motion_profile(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
+    """A clip ``[T, J, 3]`` -> ``[2 J + 3 J]``: per-joint speed and range (root-relative), and mean pose."""
+    rel = _smoothed_relative(joints, skeleton, fps)
     if len(rel) > 1:
         speed = np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(axis=0) * fps
     else:
@@ -96,3 +117,30 @@ def kinematic_scores(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], 
                 cache[candidate] = space.embed(motion_profile(window_joints(candidate), skeleton, fps))[0]
             scores[k, j] = float((own @ cache[candidate]).max())
     return scores
+
+
+def pace_factors(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
+                 window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton, fps: float,
+                 limits: tuple[float, float] = PACE_LIMITS) -> np.ndarray:
+    """``[K, k]``: how much faster each mined window must play to move at its class's pace.
+
+    The factor is the mean :func:`motion_speed` of the shots of the class over the window's,
+    clipped to ``limits``.  Mined source windows move slower than the target's shots (on the
+    demo world by 1.0-1.7x for most classes and up to 4x for windows of the wrong motion):
+    their window loss would otherwise teach the student the source's pace under the target's
+    label.  A class without shots, or a still window, gets 1.
+    """
+    shot_speed = np.array([motion_speed(j, skeleton, fps) for j in shot_joints])
+    cache: dict[int, float] = {}
+    factors = np.ones(neighbours.shape, np.float32)
+    for k in range(neighbours.shape[0]):
+        own = shot_speed[np.asarray(shot_classes) == k]
+        if not len(own):
+            continue
+        for j, candidate in enumerate(neighbours[k]):
+            candidate = int(candidate)
+            if candidate not in cache:
+                cache[candidate] = motion_speed(window_joints(candidate), skeleton, fps)
+            if cache[candidate] > 1e-6:
+                factors[k, j] = float(np.clip(own.mean() / cache[candidate], *limits))
+    return factors

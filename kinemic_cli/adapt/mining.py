@@ -178,6 +178,7 @@ class MiningResult:
     similarities: np.ndarray              # [K, k]
     kinematic: np.ndarray | None = None   # [K, k] motion similarity to the class's shots (adapt.kinematic)
     weights: np.ndarray | None = None     # [K, k] 1 = drawn, 0 = gated out; None = every neighbour (the paper)
+    pace: np.ndarray | None = None        # [K, k] play-speed factor to the shots' pace; None = as recorded (the paper)
 
     def gate(self, scores: np.ndarray, threshold: float) -> None:
         """Record the kinematic scores; with ``threshold > 0`` windows scoring below it get weight 0."""
@@ -200,6 +201,8 @@ class MiningResult:
                     row["kinematic"] = round(float(self.kinematic[k, j]), 4)
                 if self.weights is not None:
                     row["kept"] = bool(self.weights[k, j] > 0)
+                if self.pace is not None:
+                    row["pace"] = round(float(self.pace[k, j]), 3)
                 rows.append(row)
             entry = {"class": k, "name": name, "captions": self.class_captions[k],
                      "mean_similarity": round(float(self.similarities[k].mean()), 5), "neighbours": rows}

@@ -47,7 +47,7 @@ from ..store import MotionStore
 from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
-from .kinematic import kinematic_scores
+from .kinematic import kinematic_scores, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
@@ -83,7 +83,9 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
 
     Every mined window is also scored by how it moves against the shots of its class
     (:mod:`~kinemic_cli.adapt.kinematic`); ``--kinematic-gate`` > 0 keeps only windows that
-    reach it, 0 keeps them all (the paper) and the scores are only reported.
+    reach it, 0 keeps them all (the paper) and the scores are only reported.  With
+    ``--pace-match`` each window also gets the play-speed factor that brings it to the pace
+    of its class's shots, and is re-timed by it whenever it is drawn.
     """
     captions = _class_captions(config, store, class_names, shots)
     source_name = config.source or prior.source_collection
@@ -106,6 +108,9 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
 
         scores = kinematic_scores(mining.neighbours, shots.joints, class_ids, window_joints,
                                   skeleton=prior.skeleton, fps=prior.fps)
+        if config.pace_match:
+            mining.pace = pace_factors(mining.neighbours, shots.joints, class_ids, window_joints,
+                                       skeleton=prior.skeleton, fps=prior.fps)
     mining.gate(scores, config.kinematic_gate)
     return mining
 
