@@ -104,6 +104,23 @@ def test_methods_and_ablations_run(tmp_path, adapt_store, method, flags, zero):
     assert (out / "mining.json").exists() == (method == "kinemic")
 
 
+def test_motion_aware_mining_reranks_and_retimes_windows(tmp_path, adapt_store):
+    """--kinematic-rerank mines a wider pool and keeps --top-k; --pace-match records a factor per window."""
+    plain = _run_mining(tmp_path, adapt_store, "plain")
+    aware = _run_mining(tmp_path, adapt_store, "aware", kinematic_rerank=8, pace_match=True)
+    for entry, before in zip(aware["classes"], plain["classes"]):
+        rows = entry["neighbours"]
+        assert len(rows) == 4 and all(0.5 <= r["pace"] <= 2.0 and "motion_margin" in r for r in rows)
+        score = [r["similarity"] + r["motion_margin"] for r in rows]
+        assert score == sorted(score, reverse=True)
+        assert all("pace" not in r for r in before["neighbours"])
+
+
+def _run_mining(tmp_path, store, name, **flags):
+    _run(store, _config(tmp_path, name, max_steps=2, **flags))
+    return json.loads((tmp_path / name / "mining.json").read_text())
+
+
 def test_losses_decrease_on_a_fixed_batch(tmp_path, adapt_store):
     _run(adapt_store, _config(tmp_path, "long", max_steps=40, checkpoint_every=40, cfg_drop=0.0, top_k=1))
     rows = _metrics(tmp_path / "long")
@@ -116,6 +133,8 @@ def test_losses_decrease_on_a_fixed_batch(tmp_path, adapt_store):
 def test_refusals_name_the_option(tmp_path, adapt_store):
     with pytest.raises(KinemicError, match="--method"):
         _config(tmp_path, "x", method="magic")
+    with pytest.raises(KinemicError, match="--kinematic-rerank must be 0 or at least --top-k"):
+        _config(tmp_path, "x", kinematic_rerank=2)
     _run(adapt_store, _config(tmp_path, "busy", method="lora", max_steps=1))
     with pytest.raises(KinemicError, match="not empty"):
         _run(adapt_store, _config(tmp_path, "busy", method="lora", max_steps=1))

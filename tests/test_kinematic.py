@@ -7,7 +7,14 @@ import torch
 from har_support import standing_pose
 
 from kinemic_cli.adapt.data import BatchSampler, FewShotClips
-from kinemic_cli.adapt.kinematic import PACE_LIMITS, kinematic_scores, motion_profile, motion_speed, pace_factors
+from kinemic_cli.adapt.kinematic import (
+    PACE_LIMITS,
+    kinematic_scores,
+    kinematic_scores_and_margins,
+    motion_profile,
+    motion_speed,
+    pace_factors,
+)
 from kinemic_cli.adapt.mining import MiningResult, SourceCandidates
 from kinemic_cli.adapt.windows import dynamic_window_weights
 from kinemic_cli.skeletons import SMPL22
@@ -36,6 +43,27 @@ def test_the_gate_ranks_windows_by_how_they_move():
     scores = kinematic_scores(neighbours, shots, shot_classes, lambda n: windows[n], skeleton=SMPL22, fps=20.0)
     assert scores[0, 1] > scores[0, 0] and scores[0, 1] > scores[0, 2]  # the arm window, for the arm class
     assert scores[1, 1] > scores[1, 0] and scores[1, 1] > scores[1, 2]  # the knee window, for the knee class
+
+
+def test_the_margin_tells_a_window_that_moves_like_another_class():
+    """A knee window mined for the arm class moves more like the knee shots: negative margin; re-ranking by
+    caption similarity + margin puts the arm window first although its caption ranked it last."""
+    shots = [_moving(RIGHT_WRIST, seed=s) for s in range(4)] + [_moving(LEFT_KNEE, seed=10 + s) for s in range(4)]
+    shot_classes = np.array([0] * 4 + [1] * 4)
+    windows = {0: _moving(RIGHT_WRIST, frames=60, seed=99), 1: _moving(LEFT_KNEE, frames=60, seed=98)}
+    neighbours = np.array([[1, 0], [1, 0]])
+    scores, margins = kinematic_scores_and_margins(neighbours, shots, shot_classes, lambda n: windows[n],
+                                                   skeleton=SMPL22, fps=20.0)
+    np.testing.assert_allclose(scores, kinematic_scores(neighbours, shots, shot_classes, lambda n: windows[n],
+                                                        skeleton=SMPL22, fps=20.0))
+    assert margins[0, 0] < 0 < margins[0, 1]  # arm class: the knee window is the other class's motion
+    assert margins[1, 1] < 0 < margins[1, 0]  # knee class: the other way round
+    np.testing.assert_allclose(margins[0, 0], -margins[1, 0], atol=1e-6)  # same window, the two classes' view
+    mining = _mining([[0.9, 0.9], [0.9, 0.9]])
+    mining.neighbours, mining.similarities = neighbours.copy(), np.array([[0.6, 0.5], [0.6, 0.5]], np.float32)
+    kept = mining.rerank(mining.similarities + margins, 1)
+    assert mining.neighbours.tolist() == [[0], [1]] and kept.tolist() == [[1], [0]]
+    np.testing.assert_allclose(mining.similarities, [[0.5], [0.6]])
 
 
 def test_a_profile_ignores_where_and_which_way_the_body_stands():

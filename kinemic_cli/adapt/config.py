@@ -63,6 +63,7 @@ class AdaptConfig:
     lambda_vel: float = 0.0
     kinematic_gate: float = 0.0
     pace_match: bool = False
+    kinematic_rerank: int = 0
     window_threshold: float = -1.0
     cfg_drop: float = 0.1
     lr: float | None = None
@@ -108,6 +109,8 @@ def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
         (min(config.lambda_rec, config.lambda_con, config.lambda_win, config.lambda_vel) >= 0,
          "loss weights must not be negative"),
         ("{name}" in config.caption_template, "--caption-template must contain {name}"),
+        (config.kinematic_rerank == 0 or config.kinematic_rerank >= config.top_k,
+         f"--kinematic-rerank must be 0 or at least --top-k ({config.top_k}), got {config.kinematic_rerank}"),
         (0.0 <= config.kinematic_gate < 1.0, f"--kinematic-gate must be in [0, 1), got {config.kinematic_gate}"),
         (-1.0 <= config.window_threshold < 1.0, f"--window-threshold must be in [-1, 1), got {config.window_threshold}"),
     ]

@@ -29,7 +29,8 @@ import numpy as np
 from ..motion.features import canonicalise
 from ..skeletons import Skeleton
 
-__all__ = ["motion_profile", "motion_speed", "ProfileSpace", "kinematic_scores", "pace_factors", "PACE_LIMITS"]
+__all__ = ["motion_profile", "motion_speed", "ProfileSpace", "class_motion_scores", "kinematic_scores",
+           "kinematic_scores_and_margins", "pace_factors", "PACE_LIMITS"]
 
 SMOOTHING_SECONDS = 0.2
 #: the most a mined window is sped up or slowed down to the shots' pace (a window mined for
@@ -94,29 +95,59 @@ class ProfileSpace:
         return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-9)
 
 
-def kinematic_scores(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
-                     window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton, fps: float) -> np.ndarray:
-    """``[K, k]``: each mined window's best cosine to the shots of its class (``neighbours [K, k]``).
+def class_motion_scores(candidates: Sequence[int], shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
+                        window_joints: Callable[[int], np.ndarray], *, num_classes: int, skeleton: Skeleton,
+                        fps: float) -> np.ndarray:
+    """``[len(candidates), K]``: each candidate window's best cosine to the shots of every class.
 
     ``shot_classes[i]`` is the mining class row of shot ``i``; ``window_joints(candidate)``
-    gives a candidate window's joints on the same skeleton and fps.  A candidate mined for
-    several classes is described once.
+    gives a candidate window's joints on the same skeleton and fps.  A class without shots
+    scores -1 (nothing is like it).
     """
     shots = np.stack([motion_profile(j, skeleton, fps) for j in shot_joints])
     space = ProfileSpace(shots)
     shot_embedded = space.embed(shots)
-    cache: dict[int, np.ndarray] = {}
-    scores = np.zeros(neighbours.shape, np.float32)
-    for k in range(neighbours.shape[0]):
-        own = shot_embedded[np.asarray(shot_classes) == k]
-        if not len(own):
-            continue
-        for j, candidate in enumerate(neighbours[k]):
-            candidate = int(candidate)
-            if candidate not in cache:
-                cache[candidate] = space.embed(motion_profile(window_joints(candidate), skeleton, fps))[0]
-            scores[k, j] = float((own @ cache[candidate]).max())
+    shot_classes = np.asarray(shot_classes)
+    table = np.full((len(candidates), num_classes), -1.0, np.float32)
+    for row, candidate in enumerate(candidates):
+        cosines = shot_embedded @ space.embed(motion_profile(window_joints(int(candidate)), skeleton, fps))[0]
+        for k in range(num_classes):
+            own = cosines[shot_classes == k]
+            if len(own):
+                table[row, k] = float(own.max())
+    return table
+
+
+def kinematic_scores(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
+                     window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton, fps: float) -> np.ndarray:
+    """``[K, k]``: each mined window's best cosine to the shots of its class (``neighbours [K, k]``)."""
+    scores, _ = kinematic_scores_and_margins(neighbours, shot_joints, shot_classes, window_joints,
+                                             skeleton=skeleton, fps=fps)
     return scores
+
+
+def kinematic_scores_and_margins(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
+                                 window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton,
+                                 fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``[K, k]`` scores as :func:`kinematic_scores` and ``[K, k]`` **margins**: how much closer each
+    window moves to the shots of its own class than to those of the nearest other class.
+
+    The margin is what tells a clapping window mined for "salute" (caption neighbours, both
+    hand movements) from a raised-hand one: the first moves like the *clap* shots (negative
+    margin), the second like the salute shots.  With one class the margin is the score.
+    A candidate mined for several classes is described once.
+    """
+    unique, inverse = np.unique(np.asarray(neighbours, np.int64), return_inverse=True)
+    table = class_motion_scores(unique, shot_joints, shot_classes, window_joints, num_classes=neighbours.shape[0],
+                                skeleton=skeleton, fps=fps)
+    rows = inverse.reshape(neighbours.shape)
+    classes = np.arange(neighbours.shape[0])[:, None]
+    scores = table[rows, classes]
+    if neighbours.shape[0] == 1:
+        return scores, scores.copy()
+    others = table[rows].copy()  # [K, k, K]
+    others[classes, np.arange(neighbours.shape[1])[None, :], classes] = -np.inf
+    return scores, (scores - others.max(axis=2)).astype(np.float32)
 
 
 def pace_factors(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,

@@ -179,6 +179,15 @@ class MiningResult:
     kinematic: np.ndarray | None = None   # [K, k] motion similarity to the class's shots (adapt.kinematic)
     weights: np.ndarray | None = None     # [K, k] 1 = drawn, 0 = gated out; None = every neighbour (the paper)
     pace: np.ndarray | None = None        # [K, k] play-speed factor to the shots' pace; None = as recorded (the paper)
+    margin: np.ndarray | None = None      # [K, k] motion margin over the nearest other class (adapt.kinematic)
+
+    def rerank(self, score: np.ndarray, top_k: int) -> np.ndarray:
+        """Keep, per class, the ``top_k`` neighbours with the highest ``score [K, pool]`` (ties keep caption
+        order); returns the kept columns ``[K, top_k]`` so that other per-neighbour arrays can follow."""
+        columns = np.argsort(-np.asarray(score), axis=1, kind="stable")[:, : int(top_k)]
+        self.neighbours = np.take_along_axis(self.neighbours, columns, axis=1)
+        self.similarities = np.take_along_axis(self.similarities, columns, axis=1)
+        return columns
 
     def gate(self, scores: np.ndarray, threshold: float) -> None:
         """Record the kinematic scores; with ``threshold > 0`` windows scoring below it get weight 0."""
@@ -199,6 +208,8 @@ class MiningResult:
                        "captions": self.candidates.captions(n)}
                 if self.kinematic is not None:
                     row["kinematic"] = round(float(self.kinematic[k, j]), 4)
+                if self.margin is not None:
+                    row["motion_margin"] = round(float(self.margin[k, j]), 4)
                 if self.weights is not None:
                     row["kept"] = bool(self.weights[k, j] > 0)
                 if self.pace is not None:

@@ -47,7 +47,7 @@ from ..store import MotionStore
 from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
-from .kinematic import kinematic_scores, pace_factors
+from .kinematic import kinematic_scores_and_margins, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
@@ -84,6 +84,9 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
     Every mined window is also scored by how it moves against the shots of its class
     (:mod:`~kinemic_cli.adapt.kinematic`); ``--kinematic-gate`` > 0 keeps only windows that
     reach it, 0 keeps them all (the paper) and the scores are only reported.  With
+    ``--kinematic-rerank N`` the N best windows by caption are re-ranked by caption
+    similarity plus motion margin (how much closer a window moves to its class's shots than
+    to any other class's) and the best ``--top-k`` of them kept.  With
     ``--pace-match`` each window also gets the play-speed factor that brings it to the pace
     of its class's shots, and is re-timed by it whenever it is drawn.
     """
@@ -95,10 +98,11 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
         how = (f"run `kinemic prepare --dataset {source_name} --store {store.path}` first (the prior was trained on "
                "it and KineMIC mines it)" if not config.source else "prepare it, or name another one")
         raise KinemicError(f"--source: no collection {source_name!r} in {store.path}; {how}")
+    pool = max(config.top_k, config.kinematic_rerank)
     with store.collection(source_name) as source:
         if source.kind != "t2m":
             raise KinemicError(f"--source: collection {source_name!r} is of kind {source.kind!r}, not a captioned t2m corpus")
-        mining = mine_soft_positives(source, class_names, prior.encode_text, top_k=config.top_k, captions=captions)
+        mining = mine_soft_positives(source, class_names, prior.encode_text, top_k=pool, captions=captions)
 
         def window_joints(candidate: int) -> np.ndarray:
             clip, start, end = (int(v) for v in mining.candidates.windows[candidate])
@@ -106,8 +110,12 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
                                   prior_skeleton=prior.skeleton, prior_fps=prior.fps, max_frames=prior.max_frames,
                                   where=f"source {source.name!r} clip {source.sample_ids[clip]}")
 
-        scores = kinematic_scores(mining.neighbours, shots.joints, class_ids, window_joints,
-                                  skeleton=prior.skeleton, fps=prior.fps)
+        scores, margins = kinematic_scores_and_margins(mining.neighbours, shots.joints, class_ids, window_joints,
+                                                       skeleton=prior.skeleton, fps=prior.fps)
+        if config.kinematic_rerank:
+            kept = mining.rerank(mining.similarities + margins, config.top_k)
+            scores, margins = np.take_along_axis(scores, kept, axis=1), np.take_along_axis(margins, kept, axis=1)
+        mining.margin = margins
         if config.pace_match:
             mining.pace = pace_factors(mining.neighbours, shots.joints, class_ids, window_joints,
                                        skeleton=prior.skeleton, fps=prior.fps)
