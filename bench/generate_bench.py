@@ -87,19 +87,28 @@ def reference_clips_per_s(preset: str, clips: int, frames: int, steps: int = 50,
     return clips / (time.perf_counter() - start)
 
 
-def kinemic_clips_per_s(preset: str, clips: int, frames: int, compute_rows: int, precision: str) -> float:
+def kinemic_clips_per_s(preset: str, clips: int, frames: int, compute_rows: int, precision: str,
+                        compiled: bool = False) -> float:
+    import torch
+
     from kinemic_cli.generate.plan import plan_generation
     from kinemic_cli.generate.sampler import SamplingOptions
 
     sampler = _sampler(preset, SamplingOptions("ddpm", None, 2.5, precision), compute_rows=compute_rows)
+    if compiled:
+        sampler.model = torch.compile(sampler.model, dynamic=False)
     plan = plan_generation(counts={k: clips // 4 for k in range(4)}, lengths_per_class={}, seed=0, fixed_length=frames)
-    sampler.sample(plan[:1])  # warm-up
+    warm = time.perf_counter()
+    sampler.sample(plan[:1])  # warm-up (and, compiled, the compilation)
+    if compiled:
+        print(f"        (compilation and first chunk: {time.perf_counter() - warm:.0f} s)", flush=True)
     start = time.perf_counter()
     sampler.sample(plan)
     return len(plan) / (time.perf_counter() - start)
 
 
-def run_reference(presets: list[str], clips: int, frames: int, rows: list[int], precisions: list[str]) -> None:
+def run_reference(presets: list[str], clips: int, frames: int, rows: list[int], precisions: list[str],
+                  compiled: tuple[bool, ...] = (False,)) -> None:
     print(f"{os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.2f}; {clips} clips of {frames} frames, DDPM-50, "
           "guidance 2.5, one batch")
     print(f"{'preset':7} {'sampler':34} {'clips/s':>8} {'x reference':>11}")
@@ -108,9 +117,10 @@ def run_reference(presets: list[str], clips: int, frames: int, rows: list[int], 
         print(f"{preset:7} {'reference (whole batch, fp32)':34} {ref:8.3f} {1.0:11.2f}", flush=True)
         for precision in precisions:
             for r in rows:
-                ours = kinemic_clips_per_s(preset, clips, frames, r, precision)
-                label = f"kinemic --compute-rows {r} --precision {precision}"
-                print(f"{preset:7} {label:34} {ours:8.3f} {ours / ref:11.2f}", flush=True)
+                for c in compiled:
+                    ours = kinemic_clips_per_s(preset, clips, frames, r, precision, c)
+                    label = f"kinemic rows {r} {precision}" + (" torch.compile" if c else "")
+                    print(f"{preset:7} {label:34} {ours:8.3f} {ours / ref:11.2f}", flush=True)
 
 
 def run_preset(preset: str, batches: list[int], clips: int, frames: int) -> list[dict]:
@@ -167,11 +177,14 @@ def main() -> None:
     p.add_argument("--reference", action="store_true", help="compare with a plain reference sampler (see above)")
     p.add_argument("--compute-rows", default="8,64")
     p.add_argument("--precisions", default="fp32,bf16")
+    p.add_argument("--compile", choices=("off", "on", "both"), default="off",
+                   help="with --reference: also (or only) measure the denoiser under torch.compile")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.reference:
         run_reference(args.presets.split(","), args.clips, args.frames,
-                      [int(r) for r in args.compute_rows.split(",")], args.precisions.split(","))
+                      [int(r) for r in args.compute_rows.split(",")], args.precisions.split(","),
+                      {"off": (False,), "on": (True,), "both": (False, True)}[args.compile])
         return
     batches = [int(b) for b in args.batches.split(",")]
     if args.child:
