@@ -1,6 +1,12 @@
-"""Step time, peak RSS and trainable parameters of kinemic vs finetune vs lora adaptation.
+"""Step time, FLOPs, peak RSS and trainable parameters of kinemic vs finetune vs lora adaptation.
 
     python bench/adapt_bench.py [--steps 4] [--presets small,paper]  (OMP_NUM_THREADS=N sets the threads)
+
+Beside each step time: the step's floating-point work (forward + backward, counted by
+``torch.utils.flop_counter`` on one extra step) and both as a multiple of the LoRA step of
+the same preset.  The FLOP multiple is the floor a cheaper *implementation* of the same
+maths can reach: a KineMIC step also runs the frozen prior over the source clips and the
+student over the windows, which LoRA does not.
 
 Each (preset, method) runs in its own process so its peak RSS is its own.  Batch 30,
 target clips of 60 frames, mined source clips of 150 frames, 263-d features (HumanML3D),
@@ -74,8 +80,16 @@ def run_one(preset: str, method: str, steps: int) -> dict:
         optimizer.step()
         if i:
             times.append(time.perf_counter() - start)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        with autocast("cpu", PRECISION):
+            terms = objective(batch)
+        optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
     total = sum(p.numel() for p in model.parameters())
     return {"preset": preset, "method": method, "backbone": backbone, "step_s": sum(times) / len(times),
+            "gflop": counter.get_total_flops() / 1e9,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "trainable": student.trainable_count(), "base_params": total, "torch_threads": torch.get_num_threads()}
 
@@ -95,15 +109,25 @@ def main() -> None:
         return
     print(f"batch {BATCH}, target {TARGET_T} frames, source {SOURCE_T} frames, {FEATURES}-d features, "
           f"{os.cpu_count()} CPU cores")
-    print(f"{'preset':7} {'method':9} {'step s':>8} {'peak RSS MB':>12} {'trainable':>12} {'base params':>12}  backbone")
+    print(f"load {os.getloadavg()[0]:.2f}; times and work as a multiple of the LoRA step of the same preset")
+    print(f"{'preset':7} {'method':9} {'step s':>8} {'x lora':>7} {'GFLOP':>8} {'x lora':>7} {'peak RSS MB':>12} "
+          f"{'trainable':>12} {'base params':>12}  backbone")
+    methods = args.methods.split(",")
+    order = ["lora"] + [m for m in methods if m != "lora"] if "lora" in methods else methods
     for preset in args.presets.split(","):
-        for method in args.methods.split(","):
+        found = {}
+        for method in order:
             proc = subprocess.run([sys.executable, __file__, "--one", preset, method, "--steps", str(args.steps),
                                    "--precision", args.precision],
                                   capture_output=True, text=True, check=True)
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"{preset:7} {method:9} {r['step_s']:8.3f} {r['peak_rss_mb']:12.0f} {r['trainable']:12,} "
-                  f"{r['base_params']:12,}  {r['backbone']}", flush=True)
+            found[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+        base = found.get("lora")
+        for method in methods:
+            r = found[method]
+            step_x = f"{r['step_s'] / base['step_s']:7.2f}" if base else f"{'-':>7}"
+            work_x = f"{r['gflop'] / base['gflop']:7.2f}" if base else f"{'-':>7}"
+            print(f"{preset:7} {method:9} {r['step_s']:8.3f} {step_x} {r['gflop']:8.1f} {work_x} "
+                  f"{r['peak_rss_mb']:12.0f} {r['trainable']:12,} {r['base_params']:12,}  {r['backbone']}", flush=True)
 
 
 if __name__ == "__main__":
