@@ -132,7 +132,7 @@ def main() -> None:
     p.add_argument("--method-options", action="append", default=[],
                    help='adapt options of one method: kinemic="--lr 1e-3 --kinematic-gate 0.5" (repeatable)')
     p.add_argument("--ablation", action="append", default=[],
-                   help='a kinemic variant and its adapt options, one plain mixed row each: paper="--kinematic-gate 0"')
+                   help='a kinemic variant and its adapt options, one plain mixed row each: paper="--no-pace-match --kinematic-rerank 0"')
     p.add_argument("--recipes", default="mixed", help=f"rows per generator: {', '.join(RECIPES)} (comma-separated)")
     p.add_argument("--recipe-methods", default=None,
                    help="generators that get the --recipes beyond plain mixed (default: all of --methods)")

@@ -106,7 +106,7 @@ def test_methods_and_ablations_run(tmp_path, adapt_store, method, flags, zero):
 
 def test_motion_aware_mining_reranks_and_retimes_windows(tmp_path, adapt_store):
     """--kinematic-rerank mines a wider pool and keeps --top-k; --pace-match records a factor per window."""
-    plain = _run_mining(tmp_path, adapt_store, "plain")
+    plain = _run_mining(tmp_path, adapt_store, "plain", kinematic_rerank=0, pace_match=False)
     aware = _run_mining(tmp_path, adapt_store, "aware", kinematic_rerank=8, pace_match=True)
     for entry, before in zip(aware["classes"], plain["classes"]):
         rows = entry["neighbours"]
@@ -114,6 +114,20 @@ def test_motion_aware_mining_reranks_and_retimes_windows(tmp_path, adapt_store):
         score = [r["similarity"] + r["motion_margin"] for r in rows]
         assert score == sorted(score, reverse=True)
         assert all("pace" not in r for r in before["neighbours"])
+
+
+def test_a_run_from_before_motion_aware_mining_resumes_only_as_it_was_trained(tmp_path, adapt_store):
+    """An older run folder's config does not name --pace-match / --kinematic-rerank: it was trained
+    without them, and the new defaults must not switch them on halfway through."""
+    old = dict(pace_match=False, kinematic_rerank=0, max_steps=2, checkpoint_every=1)
+    _run(adapt_store, _config(tmp_path, "old", **old))
+    saved = json.loads((tmp_path / "old" / "config.json").read_text())
+    for key in ("pace_match", "kinematic_rerank"):
+        del saved["config"][key]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(KinemicError, match="--resume: option pace_match is True but the run in .* used False"):
+        _run(adapt_store, _config(tmp_path, "old", max_steps=3, checkpoint_every=1), resume=True)
+    assert _run(adapt_store, _config(tmp_path, "old", **{**old, "max_steps": 3}), resume=True).steps == 3
 
 
 def _run_mining(tmp_path, store, name, **flags):

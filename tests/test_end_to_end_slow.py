@@ -42,7 +42,7 @@ def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     work = tmp_path / "uplift"
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "uplift.py"), "--work", str(work), "--quick",
                            "--recipes", "mixed,augment,weighted,judged", "--recipe-methods", "kinemic",
-                           "--ablation", "paper=--kinematic-gate 0", "--parallel", "2"],
+                           "--ablation", "paper=--no-pace-match --kinematic-rerank 0", "--parallel", "2"],
                           env=_env(tmp_path), capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((work / "uplift.json").read_text())

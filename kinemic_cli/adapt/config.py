@@ -25,7 +25,8 @@ from typing import Any
 from ..errors import KinemicError
 from ..runtime.precision import check_precision
 
-__all__ = ["METHODS", "PRESET_TRAINING", "AdaptConfig", "resolve_adapt_config", "RESUME_FREE_KEYS"]
+__all__ = ["METHODS", "PRESET_TRAINING", "AdaptConfig", "resolve_adapt_config", "RESUME_FREE_KEYS",
+           "RESUME_ABSENT_MEANS"]
 
 METHODS = ("kinemic", "finetune", "lora")
 PRESET_TRAINING: dict[str, dict[str, float]] = {
@@ -35,6 +36,8 @@ PRESET_TRAINING: dict[str, dict[str, float]] = {
 }
 # options that may differ between a run and its --resume (everything else must match)
 RESUME_FREE_KEYS = {"max_steps", "resume", "json_output", "device", "show_mining", "checkpoint_every", "out"}
+# options added after runs were started, and what a run whose config lacks them was trained with
+RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0}
 
 
 @dataclass
@@ -62,8 +65,8 @@ class AdaptConfig:
     lambda_win: float = 1.0
     lambda_vel: float = 0.0
     kinematic_gate: float = 0.0
-    pace_match: bool = False
-    kinematic_rerank: int = 0
+    pace_match: bool = True
+    kinematic_rerank: int = 2000
     window_threshold: float = -1.0
     cfg_drop: float = 0.1
     lr: float | None = None

@@ -45,7 +45,7 @@ from ..runtime.training_loop import TrainingRun
 from ..runtime.training_rng import TrainingRandomness
 from ..store import MotionStore
 from ..store.splits import fewshot_identity, make_fewshot_split
-from .config import RESUME_FREE_KEYS, AdaptConfig
+from .config import RESUME_ABSENT_MEANS, RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
 from .kinematic import kinematic_scores_and_margins, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
@@ -183,7 +183,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     device = ctx.device
     prior = prior or load_prior(config.prior, device, store=store)
     run = TrainingRun(out, name=f"adapt ({config.method})", ctx=ctx, resume=resume, config=config.as_dict(),
-                      free_keys=RESUME_FREE_KEYS)
+                      free_keys=RESUME_FREE_KEYS, absent_means=RESUME_ABSENT_MEANS)
 
     collection = config.collection or config.dataset
     split_name, shot_indices = make_fewshot_split(store, collection, shots=config.shots, seed=config.fewshot_seed,

@@ -29,14 +29,20 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def open_run_folder(out: Path, *, resume: bool, config: dict, free_keys: Iterable[str], is_main: bool,
-                    checkpoint: str = "checkpoint") -> int | None:
-    """The step to resume from, or None for a fresh run (whose folder now exists on the main process)."""
+                    checkpoint: str = "checkpoint", absent_means: dict | None = None) -> int | None:
+    """The step to resume from, or None for a fresh run (whose folder now exists on the main process).
+
+    ``absent_means``: for options added after a run may have been started, the value a run
+    whose config does not name them was trained with (so a new default cannot change an old
+    run's maths on ``--resume``).
+    """
     out = Path(out)
     if resume:
         if not state_exists(out / checkpoint):
             raise KinemicError(f"--resume: no checkpoint in {out}")
         saved = json.loads((out / "config.json").read_text())["config"]
         free = set(free_keys)
+        saved = {**(absent_means or {}), **saved}
         for key, value in config.items():
             if key not in free and key in saved and not _same(saved[key], value):
                 raise KinemicError(f"--resume: option {key} is {value!r} but the run in {out} used {saved[key]!r}")

@@ -51,10 +51,10 @@ class TrainingRun:
     """A run folder being trained in: open it (fresh or ``--resume``), restore, loop, checkpoint."""
 
     def __init__(self, out: str | Path, *, name: str, ctx: DistContext, resume: bool, config: dict,
-                 free_keys: Sequence[str]):
+                 free_keys: Sequence[str], absent_means: dict | None = None):
         self.out, self.name, self.ctx = Path(out), name, ctx
         self.resume_step = open_run_folder(self.out, resume=resume, config=config, free_keys=free_keys,
-                                           is_main=ctx.is_main, checkpoint=CHECKPOINT)
+                                           is_main=ctx.is_main, checkpoint=CHECKPOINT, absent_means=absent_means)
 
     @property
     def resumed(self) -> bool:
