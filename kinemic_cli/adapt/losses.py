@@ -75,7 +75,11 @@ class AdaptBatch:
 
 @dataclass(frozen=True)
 class LossSwitches:
-    """Which terms are on and how much each counts (paper: all on, weights 1, 1, 1)."""
+    """Which terms are on and how much each counts (paper: all on, weights 1, 1, 1).
+
+    Every field is also an :class:`~kinemic_cli.adapt.config.AdaptConfig` option of the same
+    name, from which the run builds it by name.
+    """
 
     contrastive: bool = True
     window: bool = True

@@ -216,8 +216,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     objective = AdaptObjective(
         prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
         memory_bank=student.memory_bank, mining=mining is not None,
-        switches=LossSwitches(config.contrastive, config.window, config.dww, config.lambda_rec, config.lambda_con,
-                              config.lambda_win, config.cfg_drop, config.lambda_vel, config.window_threshold),
+        switches=LossSwitches(**{name: getattr(config, name) for name in LossSwitches.__dataclass_fields__}),
         generator=randomness.shared, ctx=ctx,
         velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel))
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
