@@ -48,7 +48,7 @@ def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     result = json.loads((work / "uplift.json").read_text())
     assert set(result["accuracy"]) == {"real", "augment", "mixed (finetune)", "mixed (lora)", "mixed (kinemic)", "gt",
                                        "mixed (kinemic: paper)", "mixed + augment (kinemic)",
-                                       "mixed + augment, synthetic weight 0.5 (kinemic)",
+                                       "mixed + augment + synthetic weight 0.5 (kinemic)",
                                        "mixed + augment + judged (kinemic)"}
     assert all(0.0 <= acc <= 1.0 for acc in result["accuracy"].values())
     assert "kinemic_mixed_minus_real_points" in result["checks"]
