@@ -9,6 +9,7 @@ from har_support import standing_pose
 from kinemic_cli.adapt.data import BatchSampler, FewShotClips
 from kinemic_cli.adapt.kinematic import (
     PACE_LIMITS,
+    WindowMotion,
     kinematic_scores,
     kinematic_scores_and_margins,
     motion_profile,
@@ -40,7 +41,8 @@ def test_the_gate_ranks_windows_by_how_they_move():
     windows = {0: _moving(RIGHT_WRIST, frames=60, seed=99), 1: _moving(LEFT_KNEE, frames=60, seed=98),
                2: _moving(HEAD, frames=60, seed=97)}
     neighbours = np.array([[1, 0, 2], [0, 1, 2]])  # text order: the wrong window first for both classes
-    scores = kinematic_scores(neighbours, shots, shot_classes, lambda n: windows[n], skeleton=SMPL22, fps=20.0)
+    described = WindowMotion(lambda n: windows[n], SMPL22, 20.0)
+    scores = kinematic_scores(neighbours, shots, shot_classes, described, skeleton=SMPL22, fps=20.0)
     assert scores[0, 1] > scores[0, 0] and scores[0, 1] > scores[0, 2]  # the arm window, for the arm class
     assert scores[1, 1] > scores[1, 0] and scores[1, 1] > scores[1, 2]  # the knee window, for the knee class
 
@@ -52,9 +54,9 @@ def test_the_margin_tells_a_window_that_moves_like_another_class():
     shot_classes = np.array([0] * 4 + [1] * 4)
     windows = {0: _moving(RIGHT_WRIST, frames=60, seed=99), 1: _moving(LEFT_KNEE, frames=60, seed=98)}
     neighbours = np.array([[1, 0], [1, 0]])
-    scores, margins = kinematic_scores_and_margins(neighbours, shots, shot_classes, lambda n: windows[n],
-                                                   skeleton=SMPL22, fps=20.0)
-    np.testing.assert_allclose(scores, kinematic_scores(neighbours, shots, shot_classes, lambda n: windows[n],
+    described = WindowMotion(lambda n: windows[n], SMPL22, 20.0)
+    scores, margins = kinematic_scores_and_margins(neighbours, shots, shot_classes, described, skeleton=SMPL22, fps=20.0)
+    np.testing.assert_allclose(scores, kinematic_scores(neighbours, shots, shot_classes, described,
                                                         skeleton=SMPL22, fps=20.0))
     assert margins[0, 0] < 0 < margins[0, 1]  # arm class: the knee window is the other class's motion
     assert margins[1, 1] < 0 < margins[1, 0]  # knee class: the other way round
@@ -114,7 +116,8 @@ def test_pace_factors_bring_a_slow_window_to_the_shots_pace_within_limits():
                1: _moving(RIGHT_WRIST, frames=60, seed=51, hz=1.0, noise=0.0),    # at the shots' pace
                2: _moving(RIGHT_WRIST, frames=200, seed=52, hz=0.1, noise=0.0),   # ten times slower: clipped
                3: np.repeat(standing_pose()[None].astype(np.float64), 30, axis=0)}  # still: left as it is
-    factors = pace_factors(np.array([[0, 1, 2, 3]]), shots, np.zeros(3, np.int64), lambda n: windows[n],
+    described = WindowMotion(lambda n: windows[n], SMPL22, 20.0)
+    factors = pace_factors(np.array([[0, 1, 2, 3]]), shots, np.zeros(3, np.int64), described,
                            skeleton=SMPL22, fps=20.0)
     assert 1.7 < factors[0, 0] < 2.3 and 0.85 < factors[0, 1] < 1.15
     assert factors[0, 2] == PACE_LIMITS[1] and factors[0, 3] == 1.0

@@ -29,7 +29,7 @@ import numpy as np
 from ..motion.features import canonicalise
 from ..skeletons import Skeleton
 
-__all__ = ["motion_profile", "motion_speed", "ProfileSpace", "class_motion_scores", "kinematic_scores",
+__all__ = ["motion_profile", "motion_speed", "WindowMotion", "ProfileSpace", "class_motion_scores", "kinematic_scores",
            "kinematic_scores_and_margins", "pace_factors", "PACE_LIMITS"]
 
 SMOOTHING_SECONDS = 0.2
@@ -57,22 +57,13 @@ def _smoothed_relative(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np
     return _moving_average(j - root, max(1, int(round(SMOOTHING_SECONDS * fps))))
 
 
-def motion_speed(joints: np.ndarray, skeleton: Skeleton, fps: float) -> float:
-    """Mean joint speed of a clip ``[T, J, 3]`` relative to the root, after the 0.2 s moving average.
-
-    The moving average is stronger than the scorecard's low-pass on purpose: it compares
-    the *pace* of jittery tracked shots with clean source windows, and sensor jitter would
-    otherwise count as motion on one side only.
-    """
-    rel = _smoothed_relative(joints, skeleton, fps)
+def _speed_of(rel: np.ndarray, fps: float) -> float:
     if len(rel) < 2:
         return 0.0
     return float(np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean() * fps)
 
 
-def motion_profile(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
-    """A clip ``[T, J, 3]`` -> ``[2 J + 3 J]``: per-joint speed and range (root-relative), and mean pose."""
-    rel = _smoothed_relative(joints, skeleton, fps)
+def _profile_of(rel: np.ndarray, fps: float) -> np.ndarray:
     if len(rel) > 1:
         speed = np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(axis=0) * fps
     else:
@@ -80,6 +71,48 @@ def motion_profile(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.nda
     extent = rel.std(axis=0).sum(axis=-1)
     pose = rel.mean(axis=0).ravel()
     return np.concatenate([_unit(speed), _unit(extent), _unit(pose - pose.mean())])
+
+
+def motion_speed(joints: np.ndarray, skeleton: Skeleton, fps: float) -> float:
+    """Mean joint speed of a clip ``[T, J, 3]`` relative to the root, after the 0.2 s moving average.
+
+    The moving average is stronger than the scorecard's low-pass on purpose: it compares
+    the *pace* of jittery tracked shots with clean source windows, and sensor jitter would
+    otherwise count as motion on one side only.
+    """
+    return _speed_of(_smoothed_relative(joints, skeleton, fps), fps)
+
+
+def motion_profile(joints: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
+    """A clip ``[T, J, 3]`` -> ``[2 J + 3 J]``: per-joint speed and range (root-relative), and mean pose."""
+    return _profile_of(_smoothed_relative(joints, skeleton, fps), fps)
+
+
+class WindowMotion:
+    """Mined windows described once each: motion profile and speed, read and prepared on first use.
+
+    Scoring the caption pool and pacing the windows kept from it need the same windows;
+    keeping their descriptions (a few hundred floats each, not their frames) means each is
+    read from the store and prepared once.  ``window_joints(candidate)`` gives a candidate
+    window's joints on the prior's skeleton and fps.
+    """
+
+    def __init__(self, window_joints: Callable[[int], np.ndarray], skeleton: Skeleton, fps: float):
+        self.window_joints, self.skeleton, self.fps = window_joints, skeleton, float(fps)
+        self._described: dict[int, tuple[np.ndarray, float]] = {}
+
+    def _describe(self, candidate: int) -> tuple[np.ndarray, float]:
+        candidate = int(candidate)
+        if candidate not in self._described:
+            rel = _smoothed_relative(self.window_joints(candidate), self.skeleton, self.fps)
+            self._described[candidate] = (_profile_of(rel, self.fps), _speed_of(rel, self.fps))
+        return self._described[candidate]
+
+    def profile(self, candidate: int) -> np.ndarray:
+        return self._describe(candidate)[0]
+
+    def speed(self, candidate: int) -> float:
+        return self._describe(candidate)[1]
 
 
 class ProfileSpace:
@@ -96,13 +129,12 @@ class ProfileSpace:
 
 
 def class_motion_scores(candidates: Sequence[int], shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
-                        window_joints: Callable[[int], np.ndarray], *, num_classes: int, skeleton: Skeleton,
-                        fps: float) -> np.ndarray:
+                        windows: WindowMotion, *, num_classes: int, skeleton: Skeleton, fps: float) -> np.ndarray:
     """``[len(candidates), K]``: each candidate window's best cosine to the shots of every class.
 
-    ``shot_classes[i]`` is the mining class row of shot ``i``; ``window_joints(candidate)``
-    gives a candidate window's joints on the same skeleton and fps.  A class without shots
-    scores -1 (nothing is like it).
+    ``shot_classes[i]`` is the mining class row of shot ``i``; ``windows`` describes the
+    candidate windows (same skeleton and fps as the shots).  A class without shots scores -1
+    (nothing is like it).
     """
     shots = np.stack([motion_profile(j, skeleton, fps) for j in shot_joints])
     space = ProfileSpace(shots)
@@ -110,7 +142,7 @@ def class_motion_scores(candidates: Sequence[int], shot_joints: Sequence[np.ndar
     shot_classes = np.asarray(shot_classes)
     table = np.full((len(candidates), num_classes), -1.0, np.float32)
     for row, candidate in enumerate(candidates):
-        cosines = shot_embedded @ space.embed(motion_profile(window_joints(int(candidate)), skeleton, fps))[0]
+        cosines = shot_embedded @ space.embed(windows.profile(candidate))[0]
         for k in range(num_classes):
             own = cosines[shot_classes == k]
             if len(own):
@@ -119,15 +151,15 @@ def class_motion_scores(candidates: Sequence[int], shot_joints: Sequence[np.ndar
 
 
 def kinematic_scores(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
-                     window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton, fps: float) -> np.ndarray:
+                     windows: WindowMotion, *, skeleton: Skeleton, fps: float) -> np.ndarray:
     """``[K, k]``: each mined window's best cosine to the shots of its class (``neighbours [K, k]``)."""
-    scores, _ = kinematic_scores_and_margins(neighbours, shot_joints, shot_classes, window_joints,
+    scores, _ = kinematic_scores_and_margins(neighbours, shot_joints, shot_classes, windows,
                                              skeleton=skeleton, fps=fps)
     return scores
 
 
 def kinematic_scores_and_margins(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
-                                 window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton,
+                                 windows: WindowMotion, *, skeleton: Skeleton,
                                  fps: float) -> tuple[np.ndarray, np.ndarray]:
     """``[K, k]`` scores as :func:`kinematic_scores` and ``[K, k]`` **margins**: how much closer each
     window moves to the shots of its own class than to those of the nearest other class.
@@ -138,7 +170,7 @@ def kinematic_scores_and_margins(neighbours: np.ndarray, shot_joints: Sequence[n
     A candidate mined for several classes is described once.
     """
     unique, inverse = np.unique(np.asarray(neighbours, np.int64), return_inverse=True)
-    table = class_motion_scores(unique, shot_joints, shot_classes, window_joints, num_classes=neighbours.shape[0],
+    table = class_motion_scores(unique, shot_joints, shot_classes, windows, num_classes=neighbours.shape[0],
                                 skeleton=skeleton, fps=fps)
     rows = inverse.reshape(neighbours.shape)
     classes = np.arange(neighbours.shape[0])[:, None]
@@ -151,7 +183,7 @@ def kinematic_scores_and_margins(neighbours: np.ndarray, shot_joints: Sequence[n
 
 
 def pace_factors(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot_classes: np.ndarray,
-                 window_joints: Callable[[int], np.ndarray], *, skeleton: Skeleton, fps: float,
+                 windows: WindowMotion, *, skeleton: Skeleton, fps: float,
                  limits: tuple[float, float] = PACE_LIMITS) -> np.ndarray:
     """``[K, k]``: how much faster each mined window must play to move at its class's pace.
 
@@ -162,16 +194,13 @@ def pace_factors(neighbours: np.ndarray, shot_joints: Sequence[np.ndarray], shot
     label.  A class without shots, or a still window, gets 1.
     """
     shot_speed = np.array([motion_speed(j, skeleton, fps) for j in shot_joints])
-    cache: dict[int, float] = {}
     factors = np.ones(neighbours.shape, np.float32)
     for k in range(neighbours.shape[0]):
         own = shot_speed[np.asarray(shot_classes) == k]
         if not len(own):
             continue
         for j, candidate in enumerate(neighbours[k]):
-            candidate = int(candidate)
-            if candidate not in cache:
-                cache[candidate] = motion_speed(window_joints(candidate), skeleton, fps)
-            if cache[candidate] > 1e-6:
-                factors[k, j] = float(np.clip(own.mean() / cache[candidate], *limits))
+            speed = windows.speed(candidate)
+            if speed > 1e-6:
+                factors[k, j] = float(np.clip(own.mean() / speed, *limits))
     return factors

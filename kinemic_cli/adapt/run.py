@@ -47,7 +47,7 @@ from ..store import MotionStore
 from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_ABSENT_MEANS, RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
-from .kinematic import kinematic_scores_and_margins, pace_factors
+from .kinematic import WindowMotion, kinematic_scores_and_margins, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
@@ -110,14 +110,15 @@ def mine_for_run(config: AdaptConfig, store: MotionStore, prior: Prior, class_na
                                   prior_skeleton=prior.skeleton, prior_fps=prior.fps, max_frames=prior.max_frames,
                                   where=f"source {source.name!r} clip {source.sample_ids[clip]}")
 
-        scores, margins = kinematic_scores_and_margins(mining.neighbours, shots.joints, class_ids, window_joints,
+        windows = WindowMotion(window_joints, prior.skeleton, prior.fps)  # each window read once
+        scores, margins = kinematic_scores_and_margins(mining.neighbours, shots.joints, class_ids, windows,
                                                        skeleton=prior.skeleton, fps=prior.fps)
         if config.kinematic_rerank:
             kept = mining.rerank(mining.similarities + margins, config.top_k)
             scores, margins = np.take_along_axis(scores, kept, axis=1), np.take_along_axis(margins, kept, axis=1)
         mining.margin = margins
         if config.pace_match:
-            mining.pace = pace_factors(mining.neighbours, shots.joints, class_ids, window_joints,
+            mining.pace = pace_factors(mining.neighbours, shots.joints, class_ids, windows,
                                        skeleton=prior.skeleton, fps=prior.fps)
     mining.gate(scores, config.kinematic_gate)
     return mining
