@@ -36,6 +36,7 @@ from kinemic_cli.plugins import DatasetAdapter, DatasetInfo, DatasetStream, Prep
 from kinemic_cli.skeletons import NTU25
 
 from ._common import check_persons, refuse_skeleton_options, select_classes, unexpected, workers_of
+from ._heap import keep_freed_heap
 from ._parallel import ordered_map
 from .ntu_parse import SkeletonFileError, parse_skeleton, select_bodies
 from .ntu_release import (
@@ -169,6 +170,7 @@ class _NtuAdapter(DatasetAdapter):
     @staticmethod
     def _items(early: list[SkippedItem], tasks: list[NtuTask], persons: int, workers: int) -> Iterator[Clip | SkippedItem]:
         yield from early
+        keep_freed_heap()  # before the readers fork: they inherit it
         yield from ordered_map(functools.partial(read_ntu_file, persons=persons), tasks, workers)
 
 
