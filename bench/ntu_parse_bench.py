@@ -97,12 +97,10 @@ def parse_rate(root: Path, count: int, workers: int) -> tuple[float, float, int,
     adapter = load_adapter("ntu60")
     stream = adapter.open(PrepareRequest(root=root, limit=count, workers=workers))
     start, cpu0 = time.perf_counter(), cpu_seconds()
-    clips, nbytes = 0, 0
-    for item in stream.items:
-        clips += 1
-        nbytes += os.path.getsize(root / f"{item.sample_id}.skeleton")
-    seconds = time.perf_counter() - start
-    return clips / seconds, nbytes / seconds / 1e6, clips, (cpu_seconds() - cpu0) / clips * 1e3
+    ids = [item.sample_id for item in stream.items]  # the sizes are summed after the clock stops
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
+    clips, nbytes = len(ids), sum(os.path.getsize(root / f"{i}.skeleton") for i in ids)
+    return clips / seconds, nbytes / seconds / 1e6, clips, cpu / clips * 1e3
 
 
 def reference_read(path: Path, max_bodies: int = 2) -> np.ndarray:

@@ -28,10 +28,10 @@ ODD = [b"0.2195627", b"-0.2500062", b"2.93514", b"-0", b"-0.0", b"5", b"-7.", b"
 
 
 def _tokens_and_bounds(tokens: list[bytes]):
-    raw = b" ".join(tokens)
+    raw = b" " * WIDTH + b" ".join(tokens)  # the first token ends after a whole window
     lengths = np.array([len(t) for t in tokens])
-    ends = np.cumsum(lengths + 1) - 1
-    return np.frombuffer(bytes(WIDTH) + raw, np.uint8), ends, lengths
+    ends = WIDTH + np.cumsum(lengths + 1) - 1
+    return np.frombuffer(raw, np.uint8), ends, lengths
 
 
 def test_plain_decimals_equal_float_bit_for_bit():
@@ -51,6 +51,8 @@ def test_plain_decimals_equal_float_bit_for_bit():
         if is_plain:  # a plain token is exactly float()'s value, sign of zero included
             assert expected is not None and value == expected and np.signbit(value) == np.signbit(expected), token
     assert plain.mean() > 0.9
+    short = np.frombuffer(b"1.5 2.25", np.uint8)  # tokens ending inside the first window: not plain
+    assert not plain_decimals(short, np.array([3, 8]), np.array([3, 4]))[1].any()
     not_plain = {t for t, p in zip(ODD, plain[: len(ODD)].tolist()) if not p}
     assert not_plain == {b"1234567890123456", b"-", b".", b"-.", b"1e5", b"+1", b"--1", b"1-2", b"1.2.3", b"1..2",
                          b"nan", b"inf", b"1_0", b"0x1", b"5.807362e-05", b"0.30000000000001", b"4503599627370497"}
