@@ -21,7 +21,9 @@ targets (kinemic-mixed >= real + 15 points, > finetune-mixed, > augment) checked
   generator on top of the classic baseline;
 - ``weighted``: ``augment`` with ``--synthetic-weight`` (a generated clip counts less than a shot);
 - ``judged``: the same, with the synthetic set first passed through ``kinemic filter`` with
-  the ``augment`` recognisers as judge (only clips a 10-shot recogniser recognises are kept).
+  the ``augment`` recognisers as judge (only clips a 10-shot recogniser recognises are kept);
+- ``fewer``: plain ``mixed`` with at most ``--fewer-per-class`` generated clips per class
+  (``train-har --synthetic-per-class``): as many synthetic clips as shots, not five times more.
 
 ``--ablation NAME="--adapt --options"`` adds a KineMIC variant (one plain ``mixed`` row each),
 ``--method-options kinemic="..."`` sets a method's adapt options, ``--world-seed`` picks
@@ -53,6 +55,7 @@ RECIPES = {  # name -> (har folder prefix, row label, extra train-har flags, jud
     "augment": ("mixaug", "mixed + augment ({m})", ["--augment-shots"], False),
     "weighted": ("mixw", "mixed + augment + synthetic weight {w} ({m})", ["--augment-shots"], False),
     "judged": ("mixaug", "mixed + augment + judged ({m})", ["--augment-shots"], True),
+    "fewer": ("mixed-n{n}", "mixed with {n} synthetic per class ({m})", [], False),
 }
 
 
@@ -137,6 +140,7 @@ def main() -> None:
     p.add_argument("--recipe-methods", default=None,
                    help="generators that get the --recipes beyond plain mixed (default: all of --methods)")
     p.add_argument("--synthetic-weight", type=float, default=0.5, help="train-har --synthetic-weight of 'weighted'")
+    p.add_argument("--fewer-per-class", type=int, default=10, help="train-har --synthetic-per-class of 'fewer'")
     p.add_argument("--har-model", default="stgcn-small")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--precision", default="fp32", help="--precision of adapt, generate and train-har")
@@ -211,9 +215,10 @@ def main() -> None:
             synthetic = f"demo-synth-{method}" + ("-judged" if judged else "")
             if judged:
                 judged_jobs.append(method)
-            extra = ["--synthetic-weight", str(args.synthetic_weight)] if recipe == "weighted" else []
-            rows.append((f"{prefix}-{method}" + ("-judged" if judged else ""),
-                         label.format(m=method, w=args.synthetic_weight),
+            extra = {"weighted": ["--synthetic-weight", str(args.synthetic_weight)],
+                     "fewer": ["--synthetic-per-class", str(args.fewer_per_class)]}.get(recipe, [])
+            rows.append((f"{prefix.format(n=args.fewer_per_class)}-{method}" + ("-judged" if judged else ""),
+                         label.format(m=method, w=args.synthetic_weight, n=args.fewer_per_class),
                          ["--train", "mixed", *flags, *extra, "--synthetic", synthetic]))
     if not args.no_gt:
         rows.append(("gt", "gt", ["--train", "gt"]))
@@ -251,6 +256,8 @@ def main() -> None:
     for label, value in acc.items():
         if label.startswith("mixed +") and "kinemic" in label:
             checks[f"{label}: minus augment points"] = 100 * (value - acc["augment"])
+        if label.startswith("mixed with") and "kinemic" in label:
+            checks[f"{label}: minus real points"] = 100 * (value - acc["real"])
     if "gt" in acc:
         checks["gt_minus_real_points"] = 100 * (acc["gt"] - acc["real"])
     table_md = (work / "table" / "report.md").read_text()

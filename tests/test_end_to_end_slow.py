@@ -41,7 +41,7 @@ def test_quickstart_runs_every_stage(tmp_path):
 def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     work = tmp_path / "uplift"
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "uplift.py"), "--work", str(work), "--quick",
-                           "--recipes", "mixed,augment,weighted,judged", "--recipe-methods", "kinemic",
+                           "--recipes", "mixed,augment,weighted,judged,fewer", "--recipe-methods", "kinemic",
                            "--ablation", "paper=--no-pace-match --kinematic-rerank 0", "--parallel", "2"],
                           env=_env(tmp_path), capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -49,8 +49,9 @@ def test_uplift_quick_writes_the_table_and_the_checks(tmp_path):
     assert set(result["accuracy"]) == {"real", "augment", "mixed (finetune)", "mixed (lora)", "mixed (kinemic)", "gt",
                                        "mixed (kinemic: paper)", "mixed + augment (kinemic)",
                                        "mixed + augment + synthetic weight 0.5 (kinemic)",
-                                       "mixed + augment + judged (kinemic)"}
+                                       "mixed + augment + judged (kinemic)", "mixed with 10 synthetic per class (kinemic)"}
     assert all(0.0 <= acc <= 1.0 for acc in result["accuracy"].values())
     assert "kinemic_mixed_minus_real_points" in result["checks"]
     assert "mixed + augment + judged (kinemic): minus augment points" in result["checks"]
+    assert "mixed with 10 synthetic per class (kinemic): minus real points" in result["checks"]
     assert all(step["returncode"] == 0 for step in result["steps"])
