@@ -187,3 +187,22 @@ def test_builtin_demo_on_a_fresh_store_names_the_command_that_prepares_its_sourc
                        str(tmp_path / "a"), "--store", str(store), check=False)
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
     assert f"kinemic prepare --dataset demo-t2m --store {store}" in proc.stderr
+
+
+def test_action_lr_mult_scales_the_action_tables_steps(tmp_path, adapt_store):
+    from safetensors.torch import load_file
+
+    def table_norm(name: str, mult: float) -> float:
+        config = _config(tmp_path, name, method="lora", max_steps=2, action_lr_mult=mult)
+        _run(adapt_store, config)
+        saved = json.loads((tmp_path / name / "config.json").read_text())["config"]
+        assert saved["action_lr_mult"] == mult
+        weights = load_file(str(tmp_path / name / "model.safetensors"))
+        (key,) = [k for k in weights if "action_embed" in k]
+        return float(weights[key].norm())
+
+    # Adam's first steps move each entry by about the learning rate: ten times the rate, ten times the move
+    ratio = table_norm("x10", 10.0) / table_norm("x1", 1.0)
+    assert 5.0 < ratio < 15.0, ratio
+    with pytest.raises(KinemicError, match="--action-lr-mult"):
+        _config(tmp_path, "bad", action_lr_mult=0.0)

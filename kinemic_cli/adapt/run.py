@@ -51,7 +51,7 @@ from .kinematic import WindowMotion, kinematic_scores_and_margins, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
-from .student import build_student, save_adapted
+from .student import adapt_optimizer, build_student, save_adapted
 
 __all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
 
@@ -213,7 +213,7 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
     torch.manual_seed(config.seed)
     student = build_student(prior, config, num_classes=len(class_names))
     randomness = TrainingRandomness(config.seed, ctx)
-    optimizer = torch.optim.AdamW(student.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = adapt_optimizer(student, config)
     objective = AdaptObjective(
         prior.model, add_noise=prior.add_noise, num_timesteps=prior.num_timesteps, lora=student.lora, mic=student.mic,
         memory_bank=student.memory_bank, mining=mining is not None,
