@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WIDTH", "plain_decimals"]
+__all__ = ["WIDTH", "byte_words", "plain_decimals"]
 
 WIDTH = 16  # bytes per window: two uint64 words
 _U = np.uint64
@@ -37,7 +37,6 @@ _U = np.uint64
 
 def _lanes(byte: int) -> np.uint64:
     return _U(int.from_bytes(bytes([byte]) * 8, "little"))
-
 
 
 _PLUS_TO_HIGH_GE_0, _PLUS_TO_HIGH_GT_9 = _lanes(0x80 - 0x30), _lanes(0x7F - 0x39)
@@ -62,6 +61,14 @@ def _by_length() -> tuple[np.ndarray, np.ndarray]:
 
 
 _TOKEN_BITS, _FIRST_BIT = _by_length()
+
+
+def byte_words(data: np.ndarray) -> np.ndarray:
+    """``uint8`` bytes -> the little-endian uint64 starting at every byte (word ``i``: bytes ``i..i+7``).
+
+    A byte-strided view, no copy: indexing it reads any 8 bytes of the file as one word.
+    """
+    return np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
 
 
 def _eight_digits(words: np.ndarray) -> np.ndarray:
@@ -93,7 +100,7 @@ def plain_decimals(data: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> t
         return np.zeros(len(ends)), np.zeros(len(ends), bool)
     first_byte = ends - WIDTH
     at = np.maximum(first_byte, 0)
-    words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # word i: bytes i..i+7
+    words = byte_words(data)
     w0, w1 = words[at], words[at + 8]  # window bytes 0-7 and 8-15 (little endian: byte k is lane k)
     length = np.minimum(lengths, WIDTH)
     token0, token1 = _TOKEN_BITS[0].take(length), _TOKEN_BITS[1].take(length)

@@ -32,11 +32,12 @@ file`` (text where a count belongs, values out of place, trailing data).
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .decimal_tokens import plain_decimals
+from .decimal_tokens import byte_words, plain_decimals
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -72,17 +73,17 @@ class SkeletonFile:
     empty_frames: int  # frames with no body at all
 
 
-def _count(tokens: list[bytes], i: int, what: str) -> int:
-    token = tokens[i]
+def _count(token_at: Callable[[int], bytes], i: int, what: str) -> int:
+    token = token_at(i)
     if not token.isdigit():
         raise SkeletonFileError("not a skeleton file", f"{what} is {token[:20]!r}, not a count")
     return int(token)
 
 
-def _block_starts(tokens: list[bytes]) -> tuple[int, list[int], list[int]]:
-    """Walk the counts: frame count, and the token index and frame of every body block."""
-    n = len(tokens)
-    num_frames = _count(tokens, 0, "the frame count")
+def _block_starts(n: int, token_at: Callable[[int], bytes]) -> tuple[int, list[int], list[int]]:
+    """Walk the counts of ``n`` tokens (``token_at(i)`` is token ``i``): frame count, and the
+    token index and frame of every body block.  Both readers walk with it."""
+    num_frames = _count(token_at, 0, "the frame count")
     if num_frames == 0:
         raise SkeletonFileError("empty", "0 frames")
     starts: list[int] = []
@@ -91,14 +92,14 @@ def _block_starts(tokens: list[bytes]) -> tuple[int, list[int], list[int]]:
     for t in range(num_frames):
         if pos >= n:
             raise SkeletonFileError("truncated", f"ends before frame {t + 1} of {num_frames}")
-        bodies = _count(tokens, pos, f"the body count of frame {t + 1}")
+        bodies = _count(token_at, pos, f"the body count of frame {t + 1}")
         if bodies > MAX_BODIES:
             raise SkeletonFileError("not a skeleton file", f"frame {t + 1} claims {bodies} bodies")
         pos += 1
         for _ in range(bodies):
             if pos + INFO_FIELDS >= n:
                 raise SkeletonFileError("truncated", f"ends inside frame {t + 1} of {num_frames}")
-            joints = _count(tokens, pos + INFO_FIELDS, f"the joint count of frame {t + 1}")
+            joints = _count(token_at, pos + INFO_FIELDS, f"the joint count of frame {t + 1}")
             if joints != JOINTS:
                 raise SkeletonFileError("wrong joint count", f"{joints} joints in frame {t + 1}, expected {JOINTS}")
             starts.append(pos)
@@ -132,7 +133,15 @@ class _NotProven(Exception):
 def _parse_arrays(raw: bytes) -> SkeletonFile:
     """The fast reader: same result as :func:`_parse_tokens`, or :class:`_NotProven`."""
     data, starts, ends = _token_bounds(raw)
-    num_frames, block_starts, frame_of = _uniform_blocks(data, starts, ends, raw) or _walk_blocks(starts, ends, raw)
+
+    def token_at(i: int) -> bytes:
+        return raw[starts.item(i):ends.item(i)]
+
+    try:
+        num_frames, block_starts, frame_of = (_uniform_blocks(data, starts, ends, token_at)
+                                              or _walked_blocks(len(starts), token_at))
+    except SkeletonFileError:  # the token reader says why
+        raise _NotProven from None
     state = (block_starts[:, None] + STATE_OFFSETS).ravel()
     if not ((ends[state] - starts[state] == 1).all() and ((data[starts[state]] - np.uint8(48)) < 3).all()):
         raise _NotProven
@@ -159,9 +168,9 @@ def _parse_arrays(raw: bytes) -> SkeletonFile:
 def _body_tracks(data: np.ndarray, id_starts: np.ndarray, id_ends: np.ndarray, raw: bytes) -> tuple[list[bytes], np.ndarray]:
     """The distinct body-id tokens in order of appearance, and which of them each block is."""
     lengths = id_ends - id_starts
-    if lengths.min() == lengths.max() <= 24 and id_starts.max() + 24 + 8 <= len(data):
+    if lengths.min() == lengths.max() <= 24 and id_starts.max() + 24 <= len(data):
         # Most files show one body all along: all its ids compared at once, as three words each.
-        words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+        words = byte_words(data)
         keep = np.frombuffer(b"\xff" * int(lengths[0]) + bytes(24 - int(lengths[0])), "<u8")
         if all(np.all((words[id_starts + 8 * i] & keep[i]) == (words[id_starts.item(0) + 8 * i] & keep[i]))
                for i in range(3)):
@@ -183,20 +192,13 @@ def _token_bounds(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return data, edges[0::2], edges[1::2]
 
 
-def _count_token(raw: bytes, starts: np.ndarray, ends: np.ndarray, i: int) -> int:
-    token = raw[starts.item(i):ends.item(i)]
-    if not token.isdigit():
-        raise _NotProven
-    return int(token)
-
-
-def _uniform_blocks(data, starts, ends, raw) -> tuple[int, np.ndarray, np.ndarray] | None:
+def _uniform_blocks(data, starts, ends, token_at) -> tuple[int, np.ndarray, np.ndarray] | None:
     """Most files show the same number of bodies (1-9) in every frame: then every count's place
     is known in advance and all are checked at once.  ``None`` for any other file."""
     n = len(starts)
     if n < 2 or ends.item(1) - starts.item(1) != 1:
         return None
-    num_frames, bodies = _count_token(raw, starts, ends, 0), int(data[starts.item(1)]) - 48
+    num_frames, bodies = _count(token_at, 0, "the frame count"), int(data[starts.item(1)]) - 48
     stride = 1 + bodies * BODY_TOKENS
     if not 1 <= bodies <= 9 or num_frames == 0 or n != 1 + num_frames * stride:
         return None
@@ -211,27 +213,10 @@ def _uniform_blocks(data, starts, ends, raw) -> tuple[int, np.ndarray, np.ndarra
     return num_frames, block_starts, np.repeat(np.arange(num_frames), bodies)
 
 
-def _walk_blocks(starts, ends, raw) -> tuple[int, np.ndarray, np.ndarray]:
-    """Frame by frame: the frame count, the token index and frame of every body block."""
-    n = len(starts)
-    num_frames = _count_token(raw, starts, ends, 0)
-    blocks: list[int] = []
-    frames: list[int] = []
-    pos = 1
-    for t in range(num_frames):
-        if pos >= n:
-            raise _NotProven
-        bodies = _count_token(raw, starts, ends, pos)
-        if bodies > MAX_BODIES:
-            raise _NotProven
-        pos += 1
-        for _ in range(bodies):
-            if pos + BODY_TOKENS > n or _count_token(raw, starts, ends, pos + INFO_FIELDS) != JOINTS:
-                raise _NotProven
-            blocks.append(pos)
-            frames.append(t)
-            pos += BODY_TOKENS
-    if pos != n or not blocks:
+def _walked_blocks(n: int, token_at: Callable[[int], bytes]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Any other file: the shared frame-by-frame walk, as arrays; a file without a body is not proven."""
+    num_frames, blocks, frames = _block_starts(n, token_at)
+    if not blocks:
         raise _NotProven
     return num_frames, np.asarray(blocks, dtype=np.int64), np.asarray(frames, dtype=np.int64)
 
@@ -250,7 +235,7 @@ def _parse_tokens(raw: bytes) -> SkeletonFile:
     tokens = raw.split()
     if not tokens:
         raise SkeletonFileError("empty", "0 bytes" if not raw else "only whitespace")
-    num_frames, starts, frames = _block_starts(tokens)
+    num_frames, starts, frames = _block_starts(len(tokens), tokens.__getitem__)
     if not starts:
         raise SkeletonFileError("empty", f"no body in any of {num_frames} frames")
     starts_arr = np.asarray(starts, dtype=np.int64)
