@@ -37,7 +37,7 @@ PRESET_TRAINING: dict[str, dict[str, float]] = {
 # options that may differ between a run and its --resume (everything else must match)
 RESUME_FREE_KEYS = {"max_steps", "resume", "json_output", "device", "show_mining", "checkpoint_every", "out"}
 # options added after runs were started, and what a run whose config lacks them was trained with
-RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0, "action_lr_mult": 1.0}
+RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0, "action_lr_mult": 1.0, "augment_shots": 0}
 
 
 @dataclass
@@ -71,6 +71,7 @@ class AdaptConfig:
     cfg_drop: float = 0.1
     lr: float | None = None
     action_lr_mult: float = 1.0
+    augment_shots: int = 0
     weight_decay: float = 1e-5
     grad_clip: float = 1.0
     batch_size: int = 30
@@ -108,6 +109,7 @@ def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
         (config.batch_size >= 1, f"--batch-size must be at least 1, got {config.batch_size}"),
         (config.max_steps >= 1, f"--max-steps must be at least 1, got {config.max_steps}"),
         (config.lr > 0, f"--lr must be positive, got {config.lr}"),
+        (config.augment_shots >= 0, f"--augment-shots must be 0 or more, got {config.augment_shots}"),
         (config.action_lr_mult > 0, f"--action-lr-mult must be positive, got {config.action_lr_mult}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
         (config.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {config.checkpoint_every}"),

@@ -51,6 +51,7 @@ from .kinematic import WindowMotion, kinematic_scores_and_margins, pace_factors
 from .losses import AdaptBatch, AdaptObjective, LossSwitches
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
+from .shot_augment import with_augmented_copies
 from .student import adapt_optimizer, build_student, save_adapted
 
 __all__ = ["AdaptResult", "run_adaptation", "mine_for_run", "show_mining"]
@@ -221,8 +222,10 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         generator=randomness.shared, ctx=ctx,
         velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel))
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
+    train_shots, train_class_ids = with_augmented_copies(shots, class_ids, config.augment_shots, seed=config.seed,
+                                                         max_frames=prior.max_frames, to_features=prior.to_features)
     sampler = BatchSampler(
-        shots, class_ids, class_text, batch_size=config.batch_size, rng=randomness.numpy, mining=mining,
+        train_shots, train_class_ids, class_text, batch_size=config.batch_size, rng=randomness.numpy, mining=mining,
         source=source_coll,
         source_prepare=lambda frames, where: prepare_joints(
             frames, skeleton=source_coll.skeleton, fps=source_coll.fps, prior_skeleton=prior.skeleton,
