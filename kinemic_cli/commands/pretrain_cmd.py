@@ -43,6 +43,7 @@ def pretrain(
     diffusion_steps: Annotated[int, typer.Option("--diffusion-steps", help="Diffusion steps of the cosine schedule.")] = 50,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Denoiser dropout (default: the preset's, 0.1). With 0, runs on any number of processes give the same numbers up to rounding.")] = None,
     cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping the text (classifier-free guidance).")] = 0.1,
+    augment: Annotated[float, typer.Option("--augment", help="Share of drawn windows replaced by a posture/proportion variation (tilt, scale, shear, time warp), so the prior also covers bodies and postures its corpus lacks; 0 = off.")] = 0.0,
     lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss (feature and decoded-joint velocities, relative to the corpus's own; 0 = off).")] = 0.0,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
@@ -85,7 +86,7 @@ def pretrain(
     cfg = resolve_pretrain_config(PretrainConfig(
         source=source, out=str(out), store=str(st.path), preset=preset, features=features,
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
-        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, lr=lr, weight_decay=weight_decay,
+        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, augment=augment, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
         ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         **({"text_encoder": text_encoder} if text_encoder else {})))

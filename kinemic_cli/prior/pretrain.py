@@ -45,7 +45,7 @@ from .bundle import Prior, save_prior
 from .diffusion import CosineSchedule
 from .ema import WeightAverage
 from .losses import VelocityTerm, masked_mse_per_sample
-from .pretrain_data import ClipFeatureBank, captioned_windows, draw_batch, fit_normaliser
+from .pretrain_data import ClipFeatureBank, PostureAugment, captioned_windows, draw_batch, fit_normaliser
 
 __all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
 
@@ -77,6 +77,7 @@ class PretrainConfig:
     dropout: float | None = None
     cfg_drop: float = 0.1
     lambda_vel: float = 0.0
+    augment: float = 0.0
     lr: float | None = None
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -126,6 +127,7 @@ def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
         (config.diffusion_steps >= 2, f"--diffusion-steps must be at least 2, got {config.diffusion_steps}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
         (config.lambda_vel >= 0, f"--lambda-vel must not be negative, got {config.lambda_vel}"),
+        (0.0 <= config.augment <= 1.0, f"--augment must be in [0, 1], got {config.augment}"),
         (config.dropout is None or 0.0 <= config.dropout < 1.0, f"--dropout must be in [0, 1), got {config.dropout}"),
         (0.0 <= config.ema_decay < 1.0, f"--ema-decay must be in [0, 1), got {config.ema_decay}"),
         (config.long_windows in ("crop", "skip"), f"--long-windows must be crop or skip, got {config.long_windows!r}"),
@@ -156,7 +158,7 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
     run = TrainingRun(out, name=f"pretrain ({config.preset})", ctx=ctx, resume=resume, config=config.as_dict(),
-                      free_keys=RESUME_FREE_KEYS)
+                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0})
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)
@@ -180,7 +182,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     items = captioned_windows(source, clips, min_frames=config.min_frames,
                               max_frames=config.max_frames if config.long_windows == "skip" else None)
     bank = ClipFeatureBank(source, features, clips)
-    normaliser = fit_normaliser(bank, clips)
+    augment = PostureAugment(bank, config.augment) if config.augment > 0 else None
+    normaliser = fit_normaliser(bank, clips, augment)
     velocity = VelocityTerm.for_clips([normaliser.normalise(bank.get(int(c))) for c in _spread(clips, 400)],
                                       features, normaliser, config.lambda_vel)
     encoder = load_text_encoder(config.text_encoder, device="cpu").use_store_cache(store)
@@ -210,7 +213,7 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     def step(index: int) -> dict[str, float]:
         model.train()
         batch = draw_batch(randomness.numpy, items, bank, normaliser, text_table, batch_size=config.batch_size,
-                           max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size)
+                           max_frames=config.max_frames, rank=ctx.rank, world_size=ctx.world_size, augment=augment)
         x, mask, text = batch["x"].to(ctx.device), batch["mask"].to(ctx.device), batch["text"].to(ctx.device)
         # draws for the global batch (same on every process), then this process's rows
         shared = randomness.shared
