@@ -6,8 +6,8 @@ A denoiser that has learnt a kind of motion returns a lightly noised clip of it 
 unchanged; one that has not "corrects" it towards what it knows.  For each set of real clips
 below, every clip is noised to diffusion step ``t`` (fixed noise per clip), denoised in one
 step (the x0 prediction) and compared with the clean clip in the model's normalised
-features; the pose block (joint positions relative to the root) is reported as a mean
-squared error in units of the source corpus's per-feature standard deviation:
+features; the pose block (joint positions relative to the root, de-normalised) is reported
+as an RMS error in cm:
 
 - ``source``: held-out captioned windows of the source corpus (their own captions): the
   prior's home ground, the reference;
@@ -40,8 +40,12 @@ def _noised_x0(denoise, add_noise, features: np.ndarray, t: int, seed: int, **co
         return denoise(xt, torch.tensor([t]), mask=None, **condition)[0].float().numpy()
 
 
-def _pose_mse(pred: np.ndarray, clean: np.ndarray) -> float:
-    return float(np.mean((pred[:, 4:] - clean[:, 4:]) ** 2))  # both feature spaces start with 4 root values
+def _pose_error_cm(prior, pred: np.ndarray, clean: np.ndarray) -> float:
+    """RMS error of the root-relative joint positions in cm (both feature spaces store them right after the
+    4 root values), so priors with different normalisers compare."""
+    block = slice(4, 4 + 3 * (prior.skeleton.num_joints - 1))
+    a, b = prior.normaliser.denormalise(pred)[:, block], prior.normaliser.denormalise(clean)[:, block]
+    return float(np.sqrt(np.mean((a - b) ** 2)) * 100)
 
 
 def main() -> None:
@@ -145,16 +149,16 @@ def main() -> None:
 
     model = student.model if student is not None else prior.model
     header = f"{'clips':26s} " + " ".join(f"{'t=' + str(t):>9s}" for t in steps)
-    print(f"pose MSE of the one-step x0 prediction (source std units), {'student ' + args.model if student else 'prior ' + args.prior}")
+    print(f"pose error (RMS, cm) of the one-step x0 prediction, {'student ' + args.model if student else 'prior ' + args.prior}")
     print(header + ("   evaluator accuracy at t (clean first)" if evaluator is not None else ""))
     for name, feats, conditions, labels in rows:
         errors, recognised = [], []
         for t in steps:
             preds = [_noised_x0(model, prior.add_noise, f, t, seed=k, **c) for k, (f, c) in enumerate(zip(feats, conditions))]
-            errors.append(np.mean([_pose_mse(pr, f) for pr, f in zip(preds, feats)]))
+            errors.append(np.mean([_pose_error_cm(prior, pr, f) for pr, f in zip(preds, feats)]))
             if evaluator is not None and labels is not None:
                 recognised.append(_recognised(evaluator, prior, preds, labels))
-        line = f"{name:26s} " + " ".join(f"{e:9.4f}" for e in errors)
+        line = f"{name:26s} " + " ".join(f"{e:9.2f}" for e in errors)
         if recognised:
             line += f"   {_recognised(evaluator, prior, feats, labels):.0%} -> " + " ".join(f"{r:.0%}" for r in recognised)
         print(line, flush=True)
