@@ -64,8 +64,8 @@ def main() -> None:
     from prior_quality import primitive_windows
 
     from kinemic_cli.adapt.data import load_fewshot_clips
-    from kinemic_cli.har.augment import AugmentConfig, augment_clip
     from kinemic_cli.har.sets import test_split_name
+    from kinemic_cli.motion.geometric_augment import AugmentConfig, augment_clip
     from kinemic_cli.prior.bundle import load_prior
     from kinemic_cli.store import MotionStore
     from kinemic_cli.store.splits import training_split_name

@@ -9,7 +9,7 @@ timing variations of the shots is the classic remedy for a recogniser (``train-h
 --augment-shots``) and uses no clip beyond the shots.
 
 The copies are made once, before training, from the shots' joints with the recogniser's
-own augmentation (:func:`kinemic_cli.har.augment.augment_clip`: rotation, per-axis scale,
+own augmentation (:func:`kinemic_cli.motion.geometric_augment.augment_clip`: rotation, per-axis scale,
 shear, time warp; the rotation about the vertical axis is undone by the canonical feature
 space) from a generator seeded by the run's seed, so a run is reproducible.  Mining, pace
 matching and the generated lengths keep using the original shots only.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..har.augment import AugmentConfig, augment_clip
+from ..motion.geometric_augment import AugmentConfig, augment_clip
 from .data import FewShotClips, JointsToFeatures
 
 __all__ = ["with_augmented_copies"]

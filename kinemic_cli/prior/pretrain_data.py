@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..errors import KinemicError
-from ..har.augment import AugmentConfig, augment_clip
 from ..motion.features import FeatureSpace
+from ..motion.geometric_augment import AugmentConfig, augment_clip
 from ..motion.normaliser import Normaliser
 from ..runtime.progress import track
 from ..store import Collection
@@ -105,7 +105,7 @@ class PostureAugment:
     10 degree tilt or a 0.15 shear of its own windows gives 3.1 and 2.8), so a few-shot
     student built on it starts from a manifold that has no room for the target's poses.
     Each drawn window is, with probability ``probability``, replaced by one geometric
-    variation of its joints: the recogniser's augmentation (:mod:`kinemic_cli.har.augment`:
+    variation of its joints: the recogniser's augmentation (:mod:`kinemic_cli.motion.geometric_augment`:
     tilt, per-axis scale, shear, a time warp that keeps the length), its features computed
     from the varied joints.  The draws come from the training generator, one seed per row
     of the global batch, so runs resume and shard exactly.
