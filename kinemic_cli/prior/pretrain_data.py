@@ -101,9 +101,11 @@ class PostureAugment:
 
     Why: a prior trained on one corpus's bodies and postures does not reconstruct another
     dataset's clips even from a lightly noised clip (demo world, the shipped prior at
-    ``t = 1`` of 50: pose error 0.86 on target clips against 0.005 on its own windows; a
-    10 degree tilt or a 0.15 shear of its own windows gives 3.1 and 2.8), so a few-shot
-    student built on it starts from a manifold that has no room for the target's poses.
+    ``t = 1`` of 50: pose error 6.5 cm on target clips against 0.8 cm on its own windows; a
+    10 degree tilt or a 0.15 shear of its own windows gives 9.1 and 8.2 cm;
+    ``bench/domain_gap.py``), so a few-shot student built on it starts from a manifold that
+    has no room for the target's poses.  Measured at P = 0.5 (3,000 steps): the target gap
+    narrows (4.2 cm) but the generated clips are no better (README, "The domain gap").
     Each drawn window is, with probability ``probability``, replaced by one geometric
     variation of its joints: the recogniser's augmentation (:mod:`kinemic_cli.motion.geometric_augment`:
     tilt, per-axis scale, shear, a time warp that keeps the length), its features computed
