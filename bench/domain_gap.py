@@ -40,6 +40,11 @@ def _noised_x0(denoise, add_noise, features: np.ndarray, t: int, seed: int, **co
         return denoise(xt, torch.tensor([t]), mask=None, **condition)[0].float().numpy()
 
 
+def _text_conditions(text: np.ndarray) -> list[dict]:
+    """One prior condition (caption embedding, no action) per row of ``text [N, E]``."""
+    return [{"text": torch.from_numpy(text[k : k + 1]).float(), "action": None} for k in range(len(text))]
+
+
 def _pose_error_cm(prior, pred: np.ndarray, clean: np.ndarray) -> float:
     """RMS error of the root-relative joint positions in cm (both feature spaces store them right after the
     4 root values), so priors with different normalisers compare."""
@@ -89,8 +94,7 @@ def main() -> None:
             clips, _, captions = primitive_windows(coll, "test")
         rng = np.random.default_rng(0)
         pick = [i for i in rng.permutation(len(clips)) if captions[i]][: args.windows]
-        text = prior.encode_text([captions[i] for i in pick])
-        conditions = [{"text": torch.from_numpy(text[k : k + 1]).float(), "action": None} for k in range(len(pick))]
+        conditions = _text_conditions(prior.encode_text([captions[i] for i in pick]))
         variations = {"": None, " + tilt": AugmentConfig(rotate_deg=30, scale=0, shear=0, time_scale=0, warp_strength=0),
                       " + shear": AugmentConfig(rotate_deg=0, scale=0, shear=0.15, time_scale=0, warp_strength=0),
                       " + scale": AugmentConfig(rotate_deg=0, scale=0.15, shear=0, time_scale=0, warp_strength=0)}
@@ -116,17 +120,15 @@ def main() -> None:
                                     max_frames=prior.max_frames, to_features=prior.to_features,
                                     stored=prior.stored_features)
         names = list(coll.class_names)
-    if student is not None:
+    if student is None:
+        conditions = _text_conditions(prior.encode_text([f"a person {names[int(label)]}" for label in target.labels]))
+        rows.append(("target (class caption)", target.features, conditions, target.labels))
+    else:
         from kinemic_cli.generate.run import _shot_features
 
         own = _shot_features(student, store)  # the student's shots, per label, as it saw them
         shots_features = [f for label in sorted(own) for f in own[label]]
         shots_labels = np.array([label for label in sorted(own) for _ in own[label]])
-    if student is None:
-        text = prior.encode_text([f"a person {names[int(label)]}" for label in target.labels])
-        conditions = [{"text": torch.from_numpy(text[k : k + 1]).float(), "action": None} for k in range(len(text))]
-        rows.append(("target (class caption)", target.features, conditions, target.labels))
-    else:
         class_of = {label: k for k, label in enumerate(student.target_labels)}
 
         def conditioned(labels):

@@ -35,7 +35,7 @@ def with_augmented_copies(shots: FewShotClips, class_ids: np.ndarray, copies: in
         return shots, np.asarray(class_ids)
     rng = np.random.default_rng([int(seed), 0x5107])  # a stream of its own: the training draws do not move
     joints, features = list(shots.joints), list(shots.features)
-    labels, ids, indices, classes = [list(shots.labels)], list(shots.sample_ids), [shots.indices], [np.asarray(class_ids)]
+    labels, ids, indices, classes = [shots.labels], list(shots.sample_ids), [shots.indices], [np.asarray(class_ids)]
     for copy in range(1, copies + 1):
         for j in shots.joints:
             new = augment_clip(j[:, None], rng, cfg)[:max_frames, 0]
