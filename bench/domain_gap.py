@@ -64,7 +64,11 @@ def main() -> None:
     p.add_argument("--t", default="1,5,20", help="diffusion steps to noise to (comma-separated)")
     p.add_argument("--windows", type=int, default=64, help="source windows per row")
     p.add_argument("--per-class", type=int, default=8, help="target test clips per class")
+    p.add_argument("--by-class", action="store_true",
+                   help="with --evaluator: also print each class's accuracy at every t (which classes are lost where)")
     args = p.parse_args()
+    if args.by_class and not args.evaluator:
+        p.error("--by-class needs --evaluator")
 
     from prior_quality import primitive_windows
 
@@ -162,12 +166,19 @@ def main() -> None:
                 recognised.append(_recognised(evaluator, prior, preds, labels))
         line = f"{name:26s} " + " ".join(f"{e:9.2f}" for e in errors)
         if recognised:
-            line += f"   {_recognised(evaluator, prior, feats, labels):.0%} -> " + " ".join(f"{r:.0%}" for r in recognised)
+            clean = _recognised(evaluator, prior, feats, labels)
+            line += f"   {clean.mean():.0%} -> " + " ".join(f"{r.mean():.0%}" for r in recognised)
         print(line, flush=True)
+        if recognised and args.by_class:
+            for label in np.unique(labels):
+                of = np.asarray(labels) == label
+                print(f"    {names[int(label)]:22s} {clean[of].mean():4.0%} -> "
+                      + " ".join(f"{r[of].mean():4.0%}" for r in recognised), flush=True)
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
-def _recognised(evaluator, prior, features, labels) -> float:
+def _recognised(evaluator, prior, features, labels) -> np.ndarray:
+    """Per clip: does the evaluator read it as its label (bool array, same order)."""
     from kinemic_cli.har.data import ClipBank, prenormalise
     from kinemic_cli.skeletons.joint_maps import convert_joints
 
@@ -179,7 +190,7 @@ def _recognised(evaluator, prior, features, labels) -> float:
 
     clips = [prenormalise(joints(f), evaluator.model.skeleton) for f in features]
     bank = ClipBank.from_clips(clips, [int(v) for v in labels], "synth")
-    return float(np.mean(evaluator.predict(bank) == np.asarray(labels)))
+    return np.asarray(evaluator.predict(bank) == np.asarray(labels))
 
 
 if __name__ == "__main__":

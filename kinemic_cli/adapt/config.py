@@ -37,7 +37,8 @@ PRESET_TRAINING: dict[str, dict[str, float]] = {
 # options that may differ between a run and its --resume (everything else must match)
 RESUME_FREE_KEYS = {"max_steps", "resume", "json_output", "device", "show_mining", "checkpoint_every", "out"}
 # options added after runs were started, and what a run whose config lacks them was trained with
-RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0, "action_lr_mult": 1.0, "augment_shots": 0}
+RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0, "action_lr_mult": 1.0, "augment_shots": 0,
+                       "snr_weight_cap": 0.0}
 
 
 @dataclass
@@ -64,6 +65,7 @@ class AdaptConfig:
     lambda_con: float = 1.0
     lambda_win: float = 1.0
     lambda_vel: float = 0.0
+    snr_weight_cap: float = 0.0
     kinematic_gate: float = 0.0
     pace_match: bool = True
     kinematic_rerank: int = 2000
@@ -111,6 +113,8 @@ def resolve_adapt_config(config: AdaptConfig, *, preset: str) -> AdaptConfig:
         (config.lr > 0, f"--lr must be positive, got {config.lr}"),
         (config.augment_shots >= 0, f"--augment-shots must be 0 or more, got {config.augment_shots}"),
         (config.action_lr_mult > 0, f"--action-lr-mult must be positive, got {config.action_lr_mult}"),
+        (config.snr_weight_cap == 0 or config.snr_weight_cap >= 1,
+         f"--snr-weight-cap must be 0 (off) or at least 1, got {config.snr_weight_cap}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
         (config.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {config.checkpoint_every}"),
         (min(config.lambda_rec, config.lambda_con, config.lambda_win, config.lambda_vel) >= 0,

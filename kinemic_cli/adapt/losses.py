@@ -47,7 +47,7 @@ from ..prior.losses import VelocityTerm, masked_mse_per_sample
 from ..runtime.distributed import DistContext, gather_rows
 from .windows import best_attention_windows, cut_windows, dynamic_window_weights
 
-__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective"]
+__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective", "snr_step_weights"]
 
 AddNoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -90,6 +90,21 @@ class LossSwitches:
     cfg_drop: float = 0.1
     lambda_vel: float = 0.0
     window_threshold: float = -1.0  # -1: the paper's (1 + cos) / 2; higher: an unrelated window gets 0
+    snr_weight_cap: float = 0.0  # 0: every step counts alike (the paper); G >= 1: weight clamp(SNR(t), 1, G)
+
+
+def snr_step_weights(snr: torch.Tensor, cap: float) -> torch.Tensor:
+    """``[num_steps]`` loss weight of each diffusion step: ``clamp(SNR(t), 1, cap) / mean``.
+
+    With x0 prediction and uniform steps, the nearly clean steps hardly count: their errors
+    are small next to the noisy steps', so a few hundred adaptation steps leave the student
+    "correcting" even a clean shot towards the prior's poses (``bench/domain_gap.py``: the
+    wrists of its own shots moved 12-17 cm at t = 0).  This is Salimans & Ho's truncated-SNR
+    weighting, capped as in Min-SNR (Hang et al. 2023) so the cleanest steps do not swamp the
+    rest; divided by its mean over steps so the loss keeps its scale.
+    """
+    weights = snr.double().clamp(min=1.0, max=float(cap))
+    return (weights / weights.mean()).float()
 
 
 def _twice(batch: AdaptBatch) -> AdaptBatch:
@@ -109,7 +124,7 @@ class AdaptObjective(nn.Module):
                  lora: LoRAAdapters | None = None, mic: MICModule | None = None,
                  memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True,
                  generator: torch.Generator | None = None, ctx: DistContext | None = None,
-                 velocity: VelocityTerm | None = None):
+                 velocity: VelocityTerm | None = None, snr: torch.Tensor | None = None):
         super().__init__()
         if mining and (mic is None or memory_bank is None):
             raise ValueError("KineMIC needs a MIC module and a memory bank")
@@ -118,6 +133,10 @@ class AdaptObjective(nn.Module):
         self.switches, self.mining = switches, mining
         self.generator, self.ctx = generator, ctx
         self.velocity = velocity or VelocityTerm(None, None)
+        if switches.snr_weight_cap and snr is None:
+            raise ValueError("--snr-weight-cap needs the schedule's SNR per step")
+        self.register_buffer("step_weight", None if not switches.snr_weight_cap
+                             else snr_step_weights(snr, switches.snr_weight_cap), persistent=False)
 
     def _draws(self, local: int, frames: int, feats: int, device: torch.device):
         """Timesteps, noise and keep flags for the global batch, sliced to this process's rows."""
@@ -132,8 +151,14 @@ class AdaptObjective(nn.Module):
     def _global(self, local: torch.Tensor) -> torch.Tensor:
         return local if self.ctx is None else gather_rows(local, self.ctx)
 
-    def _reconstruction_terms(self, x0_hat, x, mask, sw: LossSwitches) -> dict[str, torch.Tensor]:
-        rec = masked_mse_per_sample(x0_hat, x, mask).mean()
+    def _per_step(self, per_sample: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Per-sample losses weighted by their step's weight (unchanged when the weighting is off)."""
+        if self.step_weight is None:
+            return per_sample
+        return per_sample * self.step_weight.to(per_sample.device, per_sample.dtype)[t]
+
+    def _reconstruction_terms(self, x0_hat, x, mask, t, sw: LossSwitches) -> dict[str, torch.Tensor]:
+        rec = self._per_step(masked_mse_per_sample(x0_hat, x, mask), t).mean()
         vel = self.velocity(x0_hat, x, mask)
         zero = rec.new_zeros(())
         terms = {"rec": rec, "vel": vel, "con": zero, "win": zero, "window_weight": zero}
@@ -154,7 +179,7 @@ class AdaptObjective(nn.Module):
         x_t = self.add_noise(x, t, noise[:, :frames])
         if not self.mining:
             x0_hat, _ = self._student(x_t, t, batch, mask, text_keep, action_keep)
-            return self._reconstruction_terms(x0_hat, x, mask, sw)
+            return self._reconstruction_terms(x0_hat, x, mask, t, sw)
 
         # the frozen prior reads the source first: its attention says which window the student also denoises
         with prior_pass(self.model, self.lora):
@@ -175,7 +200,7 @@ class AdaptObjective(nn.Module):
             target_latents, window_latents = both_latents[:bsz], both_latents[bsz:]
         else:
             x0_hat, target_latents = self._student(x_t, t, batch, mask, text_keep, action_keep)
-        terms = self._reconstruction_terms(x0_hat, x, mask, sw)
+        terms = self._reconstruction_terms(x0_hat, x, mask, t, sw)
         z_target, _ = self.mic(target_latents, mask)
 
         if sw.contrastive:
@@ -189,7 +214,7 @@ class AdaptObjective(nn.Module):
             self.bank.push(z_all, labels_all)
 
         if sw.window:
-            per_sample = masked_mse_per_sample(w0_hat, window, window_mask)
+            per_sample = self._per_step(masked_mse_per_sample(w0_hat, window, window_mask), t)
             if sw.dww:
                 with torch.no_grad():
                     z_window, _ = self.mic(window_latents.detach(), window_mask)

@@ -220,7 +220,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         memory_bank=student.memory_bank, mining=mining is not None,
         switches=LossSwitches(**{name: getattr(config, name) for name in LossSwitches.__dataclass_fields__}),
         generator=randomness.shared, ctx=ctx,
-        velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel))
+        velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel),
+        snr=prior.schedule.snr())
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
     train_shots, train_class_ids = with_augmented_copies(shots, class_ids, config.augment_shots, seed=config.seed,
                                                          max_frames=prior.max_frames, to_features=prior.to_features)

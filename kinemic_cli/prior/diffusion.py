@@ -64,6 +64,10 @@ class CosineSchedule:
             raise KinemicError(f"unknown noise schedule {config.get('kind')!r}")
         return cls(int(config["num_steps"]), s=float(config.get("s", 0.008)))
 
+    def snr(self) -> torch.Tensor:
+        """``[num_steps]`` signal-to-noise ratio ``a_t / (1 - a_t)`` of each step (float64)."""
+        return self.alphas_cumprod / (1.0 - self.alphas_cumprod)
+
     def _at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return values.to(like.device)[t.long()].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
