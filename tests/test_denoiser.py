@@ -68,3 +68,41 @@ def test_lora_targets_exist_and_unknown_presets_are_listed():
         lora.target_names)
     with pytest.raises(KinemicError, match="known: tiny, small, paper"):
         create_denoiser("huge", features=67, text_dim=384)
+
+
+def test_x0_skip_hands_back_a_clean_input_and_survives_save_and_load(tmp_path):
+    """`pretrain --x0-skip`: x0 = sqrt(a_t) x_t + sqrt(1 - a_t) F; at t = 0 the input passes almost unchanged."""
+    import numpy as np
+
+    from kinemic_cli.motion.features import RootRelativeFeatures
+    from kinemic_cli.motion.normaliser import Normaliser
+    from kinemic_cli.prior.bundle import Prior, load_prior, save_prior
+    from kinemic_cli.prior.diffusion import CosineSchedule
+    from kinemic_cli.skeletons import SMPL22
+
+    torch.manual_seed(0)
+    space = RootRelativeFeatures(SMPL22)
+    model = create_denoiser("tiny", features=space.dim, text_dim=384, x0_skip=True).eval()
+    x, text = torch.randn(2, 9, space.dim), torch.randn(2, 384)
+    with pytest.raises(KinemicError, match="use_schedule"):
+        model(x, torch.tensor([0, 49]), text=text)
+    schedule = CosineSchedule(50)
+    model.use_schedule(schedule.alphas_cumprod)
+    plain = create_denoiser("tiny", features=space.dim, text_dim=384)
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
+    t = torch.tensor([0, 49])
+    with torch.no_grad():
+        out, network = model(x, t, text=text), plain(x, t, text=text)
+    a = schedule.alphas_cumprod.float()[t][:, None, None]
+    assert torch.allclose(out, a.sqrt() * x + (1 - a).sqrt() * network, atol=1e-5)  # the formula, per sample
+    assert (out[0] - x[0]).abs().max() < 0.1 * network[0].abs().max()  # t = 0: the input, nearly untouched
+
+    prior = Prior(model=model, schedule=schedule, normaliser=Normaliser(np.zeros(space.dim, np.float32),
+                  np.ones(space.dim, np.float32)), skeleton=SMPL22, features=space, text_encoder=None,
+                  text_encoder_name="all-MiniLM-L6-v2", fps=20.0, max_frames=60, preset="tiny")
+    save_prior(tmp_path / "prior", prior)
+    loaded = load_prior(tmp_path / "prior", with_text_encoder=False)
+    assert loaded.model.config.x0_skip
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(x, t, text=text), out, atol=1e-6)

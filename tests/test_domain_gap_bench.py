@@ -31,3 +31,9 @@ def test_student_rows_are_its_test_clips_and_its_shots(pipeline):
     rows = _table("--model", str(pipeline["adapted"]), "--store", pipeline["store"])
     assert set(rows) == {"target (test clips)", "target (the shots)"}
     assert all(math.isfinite(v) and v > 0 for values in rows.values() for v in values)
+
+
+def test_by_class_needs_an_evaluator():
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "domain_gap.py"), "--store", "x.h5", "--by-class"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2 and "--by-class needs --evaluator" in proc.stderr

@@ -45,6 +45,7 @@ def pretrain(
     cfg_drop: Annotated[float, typer.Option("--cfg-drop", help="Probability of dropping the text (classifier-free guidance).")] = 0.1,
     augment: Annotated[float, typer.Option("--augment", help="Share of drawn windows replaced by a posture/proportion variation (tilt, scale, shear, time warp), so the prior also covers bodies and postures its corpus lacks; 0 = off.")] = 0.0,
     lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss (feature and decoded-joint velocities, relative to the corpus's own; 0 = off).")] = 0.0,
+    x0_skip: Annotated[bool, typer.Option("--x0-skip/--no-x0-skip", help="Predict x0 as sqrt(a_t) x_t + sqrt(1 - a_t) F (the v-parameterisation): a nearly clean input passes through, so the last sampling steps keep detail; off = MDM's plain x0 output.")] = False,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
     grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
@@ -86,7 +87,7 @@ def pretrain(
     cfg = resolve_pretrain_config(PretrainConfig(
         source=source, out=str(out), store=str(st.path), preset=preset, features=features,
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
-        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, augment=augment, lr=lr, weight_decay=weight_decay,
+        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, augment=augment, x0_skip=x0_skip, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
         ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         **({"text_encoder": text_encoder} if text_encoder else {})))

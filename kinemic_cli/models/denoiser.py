@@ -47,6 +47,7 @@ class DenoiserConfig:
     dropout: float = 0.1
     num_actions: int = 0
     max_positions: int = 5000
+    x0_skip: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,6 +129,24 @@ class MotionDenoiser(nn.Module):
                                     for _ in range(config.layers))
         self.input_dropout = nn.Dropout(config.dropout)
         self.register_buffer("positions", sinusoid_table(config.max_positions, d), persistent=False)
+        self.register_buffer("skip_signal", None, persistent=False)
+        self.register_buffer("skip_output", None, persistent=False)
+
+    def use_schedule(self, alphas_cumprod: torch.Tensor) -> None:
+        """The noise schedule an ``x0_skip`` denoiser reads (one ``a_t`` per diffusion step).
+
+        With ``x0_skip`` the prediction is ``sqrt(a_t) x_t + sqrt(1 - a_t) F(x_t)`` (the
+        v-parameterisation of Salimans & Ho, 2022, written as an x0 prediction): a nearly clean
+        input passes through almost unchanged, so the last sampling steps keep the detail the
+        trajectory built instead of pulling every pose onto what the network can reproduce.
+        Plain x0 output (MDM) cannot hand back even a clean clip it has not learnt
+        (``bench/domain_gap.py``).  The schedule is not part of the weights: the prior bundle
+        sets it from its own schedule.
+        """
+        a = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
+        device = self.input_proj.weight.device
+        self.skip_signal = a.sqrt().float().to(device)
+        self.skip_output = (1.0 - a).sqrt().float().to(device)
 
     @property
     def latent_dim(self) -> int:
@@ -178,6 +197,13 @@ class MotionDenoiser(nn.Module):
             h = layer(h, attend)
         latents = h[:, 1:]
         out = self.output_proj(latents)
+        if self.config.x0_skip:
+            if self.skip_signal is None:
+                raise KinemicError("this denoiser predicts x0 with a skip (x0_skip) and needs its schedule: "
+                                   "call use_schedule(alphas_cumprod) first")
+            step = t.long().to(self.skip_signal.device)
+            signal = self.skip_signal[step].to(out.dtype)[:, None, None]
+            out = signal * x.to(out.dtype) + self.skip_output[step].to(out.dtype)[:, None, None] * out
         return (out, latents) if return_latents else out
 
 

@@ -198,8 +198,11 @@ def load_prior(folder: str | Path, device: str | torch.device = "cpu", *, with_t
                                f"the prior expects {model.config.text_dim}")
         if store is not None:
             encoder.use_store_cache(store)
+    schedule = CosineSchedule.from_config(meta["schedule"])
+    if model.config.x0_skip:
+        model.use_schedule(schedule.alphas_cumprod)
     return Prior(
-        model=model, schedule=CosineSchedule.from_config(meta["schedule"]),
+        model=model, schedule=schedule,
         normaliser=Normaliser(state["mean"], state["std"]), skeleton=skeleton,
         features=create_feature_space(meta["features"], skeleton), text_encoder=encoder,
         text_encoder_name=meta["text_encoder"], fps=float(meta["fps"]), max_frames=int(meta["max_frames"]),

@@ -78,6 +78,7 @@ class PretrainConfig:
     cfg_drop: float = 0.1
     lambda_vel: float = 0.0
     augment: float = 0.0
+    x0_skip: bool = False
     lr: float | None = None
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -158,7 +159,7 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
     run = TrainingRun(out, name=f"pretrain ({config.preset})", ctx=ctx, resume=resume, config=config.as_dict(),
-                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0})
+                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0, "x0_skip": False})
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)
@@ -191,12 +192,16 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
 
     torch.manual_seed(config.seed)
     overrides = {} if config.dropout is None else {"dropout": float(config.dropout)}
+    if config.x0_skip:
+        overrides["x0_skip"] = True
     model = create_denoiser(config.preset, features=features.dim, text_dim=encoder.dim, **overrides).to(ctx.device)
     randomness = TrainingRandomness(config.seed, ctx)
     # no actions before adaptation: the (null-only) action table takes no part in pretraining,
     # and DDP needs every trainable parameter to receive a gradient
     model.action_embed.requires_grad_(False)
     schedule = CosineSchedule(config.diffusion_steps)
+    if config.x0_skip:
+        model.use_schedule(schedule.alphas_cumprod)
     average = WeightAverage(model, config.ema_decay)
     trained = wrap_ddp(model, ctx)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
