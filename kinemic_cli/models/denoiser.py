@@ -5,6 +5,8 @@ one *conditioning token* = timestep embedding (sinusoid row ``t`` -> Linear-SiLU
 + projected text embedding + action embedding, prepended to the projected frames;
 sinusoidal positions added to the whole sequence; post-norm encoder layers (GELU); padded
 frames masked as keys (the conditioning token never); the first output position dropped.
+With ``x0_skip`` (off for MDM and the shipped priors) the output is mixed with the input by
+the schedule (:meth:`MotionDenoiser.use_schedule`).
 
 Conditioning switches for classifier-free guidance: ``text_keep`` zeroes a sample's text
 embedding *before* its projection (MDM's convention, so the unconditional token keeps the
@@ -141,7 +143,8 @@ class MotionDenoiser(nn.Module):
         trajectory built instead of pulling every pose onto what the network can reproduce.
         Plain x0 output (MDM) cannot hand back even a clean clip it has not learnt
         (``bench/domain_gap.py``).  The schedule is not part of the weights: the prior bundle
-        sets it from its own schedule.
+        sets it from its own schedule.  On the demo world it closed the low-noise gap but let the
+        sampler's last-step noise through as jitter (README, "The domain gap"), so it is off by default.
         """
         a = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
         device = self.input_proj.weight.device
