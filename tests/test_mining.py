@@ -108,3 +108,15 @@ def test_ntu_classes_come_with_natural_captions():
     assert len(table) == 120 and set(table) == set(NTU120_ACTIONS)
     assert table["running on the spot"] == "a person runs on the spot" and table["stretch oneself"] == "a person stretches"
     assert all(text and text[0].islower() and "\\n" not in text for text in table.values())
+
+
+def test_the_demo_class_captions_example_names_demo_classes_only():
+    from pathlib import Path
+
+    from datasets_plugins.demo_world.target import TARGET_CLASSES
+    from kinemic_cli.adapt.mining import load_class_captions_file
+
+    captions = load_class_captions_file(Path(__file__).resolve().parents[1] / "examples" / "demo_class_captions.yaml")
+    assert set(captions) == {"salute", "throw", "jumping jacks", "pick up", "cheer up"}
+    assert set(captions) <= {c.name for c in TARGET_CLASSES}
+    assert all(len(texts) == 1 and texts[0].startswith("a person ") for texts in captions.values())
