@@ -142,8 +142,9 @@ class MotionDenoiser(nn.Module):
         input passes through almost unchanged, so the last sampling steps keep the detail the
         trajectory built instead of pulling every pose onto what the network can reproduce.
         Plain x0 output (MDM) cannot hand back even a clean clip it has not learnt
-        (``bench/domain_gap.py``).  The schedule is not part of the weights: the prior bundle
-        sets it from its own schedule.  On the demo world it closed the low-noise gap but let the
+        (``bench/domain_gap.py``).  The schedule is not part of the weights: whoever pairs the
+        denoiser with a schedule (pretraining, the prior bundle) sets it, whether ``x0_skip`` is
+        on or not (unused when off).  On the demo world it closed the low-noise gap but let the
         sampler's last-step noise through as jitter (README, "The domain gap"), so it is off by default.
         """
         a = torch.as_tensor(alphas_cumprod, dtype=torch.float64)

@@ -199,8 +199,7 @@ def load_prior(folder: str | Path, device: str | torch.device = "cpu", *, with_t
         if store is not None:
             encoder.use_store_cache(store)
     schedule = CosineSchedule.from_config(meta["schedule"])
-    if model.config.x0_skip:
-        model.use_schedule(schedule.alphas_cumprod)
+    model.use_schedule(schedule.alphas_cumprod)
     return Prior(
         model=model, schedule=schedule,
         normaliser=Normaliser(state["mean"], state["std"]), skeleton=skeleton,

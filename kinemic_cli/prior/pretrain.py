@@ -191,17 +191,14 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     text_table = encoder.encode(items.texts)
 
     torch.manual_seed(config.seed)
-    overrides = {} if config.dropout is None else {"dropout": float(config.dropout)}
-    if config.x0_skip:
-        overrides["x0_skip"] = True
+    overrides = {"x0_skip": config.x0_skip, **({} if config.dropout is None else {"dropout": float(config.dropout)})}
     model = create_denoiser(config.preset, features=features.dim, text_dim=encoder.dim, **overrides).to(ctx.device)
     randomness = TrainingRandomness(config.seed, ctx)
     # no actions before adaptation: the (null-only) action table takes no part in pretraining,
     # and DDP needs every trainable parameter to receive a gradient
     model.action_embed.requires_grad_(False)
     schedule = CosineSchedule(config.diffusion_steps)
-    if config.x0_skip:
-        model.use_schedule(schedule.alphas_cumprod)
+    model.use_schedule(schedule.alphas_cumprod)
     average = WeightAverage(model, config.ema_decay)
     trained = wrap_ddp(model, ctx)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
