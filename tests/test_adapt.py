@@ -206,3 +206,15 @@ def test_action_lr_mult_scales_the_action_tables_steps(tmp_path, adapt_store):
     assert 5.0 < ratio < 15.0, ratio
     with pytest.raises(KinemicError, match="--action-lr-mult"):
         _config(tmp_path, "bad", action_lr_mult=0.0)
+
+
+def test_action_every_frame_is_recorded_and_rebuilt(tmp_path, adapt_store):
+    from kinemic_cli.adapt.student import _student_for
+    from kinemic_cli.models.denoiser import create_denoiser
+
+    _run(adapt_store, _config(tmp_path, "aef", method="lora", max_steps=2, action_every_frame=True))
+    manifest = json.loads((tmp_path / "aef" / "adapted.json").read_text())
+    assert manifest["action_every_frame"] is True
+    model = create_denoiser("tiny", features=12, text_dim=384)
+    _student_for(model, "lora", 3, rank=2, alpha=4.0, dropout=0.0, action_frames=manifest["action_every_frame"])
+    assert model.config.action_frames is True

@@ -106,3 +106,30 @@ def test_x0_skip_hands_back_a_clean_input_and_survives_save_and_load(tmp_path):
     assert loaded.model.config.x0_skip
     with torch.no_grad():
         assert torch.allclose(loaded.model(x, t, text=text), out, atol=1e-6)
+
+
+def test_action_every_frame_adds_the_action_row_to_each_frame_token():
+    """``action_frames``: the same as a token-only model whose input projection's bias carries the
+    action row; a zero (fresh) table or a dropped action changes nothing."""
+    import copy
+
+    torch.manual_seed(0)
+    model = create_denoiser("tiny", features=12, text_dim=384).eval()
+    model.reset_action_embedding(3)
+    x, t = torch.randn(2, 7, 12), torch.tensor([5, 30])
+    text, action = torch.randn(2, 384), torch.tensor([1, 1])
+    token_only = model(x, t, text=text, action=action)
+    model.config.action_frames = True
+    assert torch.equal(model(x, t, text=text, action=action), token_only)  # fresh table: the prior's output
+    with torch.no_grad():
+        model.action_embed.weight[1] = torch.randn(model.latent_dim)
+    reference = copy.deepcopy(model)
+    reference.config.action_frames = False
+    with torch.no_grad():
+        reference.input_proj.bias += model.action_embed.weight[1]
+    torch.testing.assert_close(model(x, t, text=text, action=action), reference(x, t, text=text, action=action))
+    dropped = torch.tensor([False, False])
+    plain = copy.deepcopy(model)
+    plain.config.action_frames = False
+    torch.testing.assert_close(model(x, t, text=text, action=action, action_keep=dropped),
+                               plain(x, t, text=text, action=action, action_keep=dropped))

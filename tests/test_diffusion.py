@@ -113,3 +113,22 @@ def test_starting_from_a_noised_clip_skips_the_noisier_steps():
     torch.testing.assert_close(out, clean)
     with pytest.raises(KinemicError, match=r"\(0, 1\]"):
         sample(model, create_sampler("ddpm", schedule), noise=ClipNoise([5], (6, 4)), start=(clean[:1], 0.0))
+
+
+def test_guidance_above_guides_only_the_noisier_steps():
+    """``guidance_above=0.5`` on DDPM-50: the steps t >= 24.5 run the guided (two-half) pass, the
+    rest the conditional prediction alone; the default guides every step."""
+    rows = []
+
+    def model(x, t, *, text=None, action=None, mask=None, text_keep=None, action_keep=None):
+        rows.append((int(t[0]), x.shape[0]))
+        return torch.zeros_like(x)
+
+    sampler = create_sampler("ddpm", CosineSchedule(50))
+    sample(model, sampler, noise=ClipNoise([1, 2], (5, 3)), text=torch.zeros(2, 6), guidance=2.5, guidance_above=0.5)
+    assert rows == [(t, 4 if t >= 24.5 else 2) for t in range(49, -1, -1)]
+    rows.clear()
+    sample(model, sampler, noise=ClipNoise([1, 2], (5, 3)), text=torch.zeros(2, 6), guidance=2.5)
+    assert {r for _, r in rows} == {4} and len(rows) == 50
+    with pytest.raises(KinemicError, match=r"\[0, 1\)"):
+        sample(model, sampler, noise=ClipNoise([1], (5, 3)), text=torch.zeros(1, 6), guidance_above=1.0)

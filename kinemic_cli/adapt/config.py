@@ -38,7 +38,8 @@ PRESET_TRAINING: dict[str, dict[str, float]] = {
 RESUME_FREE_KEYS = {"max_steps", "resume", "json_output", "device", "show_mining", "checkpoint_every", "out"}
 # options added after runs were started, and what a run whose config lacks them was trained with
 RESUME_ABSENT_MEANS = {"pace_match": False, "kinematic_rerank": 0, "action_lr_mult": 1.0, "augment_shots": 0,
-                       "snr_weight_cap": 0.0}
+                       "snr_weight_cap": 0.0, "feature_balance": False,
+                       "action_every_frame": False}
 
 
 @dataclass
@@ -66,6 +67,7 @@ class AdaptConfig:
     lambda_win: float = 1.0
     lambda_vel: float = 0.0
     snr_weight_cap: float = 0.0
+    feature_balance: bool = False
     kinematic_gate: float = 0.0
     pace_match: bool = True
     kinematic_rerank: int = 2000
@@ -73,6 +75,7 @@ class AdaptConfig:
     cfg_drop: float = 0.1
     lr: float | None = None
     action_lr_mult: float = 1.0
+    action_every_frame: bool = False
     augment_shots: int = 0
     weight_decay: float = 1e-5
     grad_clip: float = 1.0

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -47,7 +48,7 @@ from ..prior.losses import VelocityTerm, masked_mse_per_sample
 from ..runtime.distributed import DistContext, gather_rows
 from .windows import best_attention_windows, cut_windows, dynamic_window_weights
 
-__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective", "snr_step_weights"]
+__all__ = ["AdaptBatch", "LossSwitches", "AdaptObjective", "snr_step_weights", "shot_feature_weights"]
 
 AddNoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -109,6 +110,22 @@ def snr_step_weights(snr: torch.Tensor, cap: float) -> torch.Tensor:
     return (weights / weights.mean()).float()
 
 
+def shot_feature_weights(features: list[np.ndarray]) -> torch.Tensor:
+    """``[F]`` loss weight of each feature: ``1 / max(1, mean z^2 over the shots' frames)``.
+
+    The features are normalised with the prior's corpus statistics; a feature the corpus
+    hardly moves but the target does gets a huge normalised range and swamps the squared
+    error.  On the demo world the sideways root velocity (0.07 cm/frame of spread in demo-t2m,
+    0.35-1.2 cm/frame in the target's shots) has a mean z^2 of 23-274 per class and made 41 %
+    of the student's reconstruction error: the adaptation's gradient went into the root jitter
+    of ten clips instead of their poses.  Dividing each such feature by its own spread on the
+    shots measures its error in the target's units; features inside the corpus's range keep
+    weight 1, so the loss is unchanged where the two domains agree.
+    """
+    frames = np.concatenate([np.asarray(f, np.float64) for f in features])
+    return torch.from_numpy(1.0 / np.maximum(1.0, (frames ** 2).mean(0))).float()
+
+
 def _twice(batch: AdaptBatch) -> AdaptBatch:
     """The target conditioning for the target rows and, again, for their windows."""
     return AdaptBatch(target=batch.target, target_mask=batch.target_mask, labels=torch.cat([batch.labels, batch.labels]),
@@ -126,7 +143,8 @@ class AdaptObjective(nn.Module):
                  lora: LoRAAdapters | None = None, mic: MICModule | None = None,
                  memory_bank: EmbeddingMemoryBank | None = None, mining: bool = True,
                  generator: torch.Generator | None = None, ctx: DistContext | None = None,
-                 velocity: VelocityTerm | None = None, snr: torch.Tensor | None = None):
+                 velocity: VelocityTerm | None = None, snr: torch.Tensor | None = None,
+                 feature_weight: torch.Tensor | None = None):
         super().__init__()
         if mining and (mic is None or memory_bank is None):
             raise ValueError("KineMIC needs a MIC module and a memory bank")
@@ -139,6 +157,9 @@ class AdaptObjective(nn.Module):
             raise ValueError("--snr-weight-cap needs the schedule's SNR per step")
         self.register_buffer("step_weight", None if not switches.snr_weight_cap
                              else snr_step_weights(snr, switches.snr_weight_cap), persistent=False)
+        # per-feature weights of the squared errors (None: all 1, the paper); applied as sqrt on both sides
+        self.register_buffer("feature_scale", None if feature_weight is None else feature_weight.sqrt(),
+                             persistent=False)
 
     def _draws(self, local: int, frames: int, feats: int, device: torch.device):
         """Timesteps, noise and keep flags for the global batch, sliced to this process's rows."""
@@ -159,8 +180,15 @@ class AdaptObjective(nn.Module):
             return per_sample
         return per_sample * self.step_weight.to(per_sample.device, per_sample.dtype)[t]
 
+    def _mse(self, prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Per-sample masked MSE, each feature's squared error times its weight when there are weights."""
+        if self.feature_scale is not None:
+            scale = self.feature_scale.to(prediction.device, prediction.dtype)
+            prediction, target = prediction * scale, target * scale
+        return masked_mse_per_sample(prediction, target, mask)
+
     def _reconstruction_terms(self, x0_hat, x, mask, t, sw: LossSwitches) -> dict[str, torch.Tensor]:
-        rec = self._per_step(masked_mse_per_sample(x0_hat, x, mask), t).mean()
+        rec = self._per_step(self._mse(x0_hat, x, mask), t).mean()
         vel = self.velocity(x0_hat, x, mask)
         zero = rec.new_zeros(())
         terms = {"rec": rec, "vel": vel, "con": zero, "win": zero, "window_weight": zero}
@@ -216,7 +244,7 @@ class AdaptObjective(nn.Module):
             self.bank.push(z_all, labels_all)
 
         if sw.window:
-            per_sample = self._per_step(masked_mse_per_sample(w0_hat, window, window_mask), t)
+            per_sample = self._per_step(self._mse(w0_hat, window, window_mask), t)
             if sw.dww:
                 with torch.no_grad():
                     z_window, _ = self.mic(window_latents.detach(), window_mask)

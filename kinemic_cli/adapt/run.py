@@ -48,7 +48,7 @@ from ..store.splits import fewshot_identity, make_fewshot_split
 from .config import RESUME_ABSENT_MEANS, RESUME_FREE_KEYS, AdaptConfig
 from .data import BatchSampler, FewShotClips, load_fewshot_clips, prepare_joints, prepared_length
 from .kinematic import WindowMotion, kinematic_scores_and_margins, pace_factors
-from .losses import AdaptBatch, AdaptObjective, LossSwitches
+from .losses import AdaptBatch, AdaptObjective, LossSwitches, shot_feature_weights
 from .mining import MiningResult, class_captions, dataset_class_captions, load_class_captions_file, mine_soft_positives
 from .outputs import METRIC_COLUMNS, render_mined_windows
 from .shot_augment import with_augmented_copies
@@ -221,7 +221,8 @@ def _run(config: AdaptConfig, store: MotionStore, resume: bool, prior: Prior | N
         switches=LossSwitches(**{name: getattr(config, name) for name in LossSwitches.__dataclass_fields__}),
         generator=randomness.shared, ctx=ctx,
         velocity=VelocityTerm.for_clips(shots.features, prior.features, prior.normaliser, config.lambda_vel),
-        snr=prior.schedule.snr())
+        snr=prior.schedule.snr(),
+        feature_weight=shot_feature_weights(shots.features) if config.feature_balance else None)
     source_coll = store.collection(mining.candidates.collection) if mining is not None else None
     train_shots, train_class_ids = with_augmented_copies(shots, class_ids, config.augment_shots, seed=config.seed,
                                                          max_frames=prior.max_frames, to_features=prior.to_features)

@@ -93,10 +93,15 @@ class Student:
 
 
 def _student_for(model: nn.Module, method: str, num_classes: int, *, rank: int, alpha: float, dropout: float,
-                 mic: MICModule | None = None, memory_bank: EmbeddingMemoryBank | None = None) -> Student:
+                 mic: MICModule | None = None, memory_bank: EmbeddingMemoryBank | None = None,
+                 action_frames: bool = False) -> Student:
     if not hasattr(model, "reset_action_embedding"):
         raise KinemicError(f"the prior's denoiser ({type(model).__name__}) has no reset_action_embedding(k)")
     model.reset_action_embedding(num_classes)
+    if action_frames:
+        if not hasattr(model.config, "action_frames"):
+            raise KinemicError(f"the prior's denoiser ({type(model).__name__}) cannot add the action to every frame")
+        model.config.action_frames = True
     if method == "finetune":
         for p in model.parameters():
             p.requires_grad_(True)
@@ -114,7 +119,7 @@ def build_student(prior: Prior, config: AdaptConfig, *, num_classes: int) -> Stu
         mic = MICModule(prior.latent_dim, hidden=config.mic_hidden, embed_dim=config.mic_embed).to(prior.device)
         bank = EmbeddingMemoryBank(config.memory_bank, config.mic_embed)
     return _student_for(prior.model, config.method, num_classes, rank=config.lora_rank, alpha=config.lora_alpha,
-                        dropout=config.lora_dropout, mic=mic, memory_bank=bank)
+                        dropout=config.lora_dropout, mic=mic, memory_bank=bank, action_frames=config.action_every_frame)
 
 
 def adapt_optimizer(student: Student, config: AdaptConfig) -> torch.optim.Optimizer:
@@ -147,6 +152,7 @@ def save_adapted(out: Path, student: Student, *, prior: Prior, config: AdaptConf
         "method": student.method,
         "prior": {"folder": str(Path(prior.folder or config.prior).resolve()), "weights_sha256": prior.weights_sha256},
         "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha, "dropout": config.lora_dropout},
+        "action_every_frame": bool(config.action_every_frame),
         "class_names": class_names,
         "class_captions": captions,
         "lengths_per_class": lengths,
@@ -212,7 +218,8 @@ def load_adapted(folder: str | Path, device: str | torch.device = "cpu", *, with
     state, _ = load_state(folder / WEIGHTS, map_location=str(device))
     lora_cfg = manifest["lora"]
     student = _student_for(prior.model, manifest["method"], len(manifest["class_names"]), rank=lora_cfg["rank"],
-                           alpha=lora_cfg["alpha"], dropout=lora_cfg["dropout"])
+                           alpha=lora_cfg["alpha"], dropout=lora_cfg["dropout"],
+                           action_frames=bool(manifest.get("action_every_frame", False)))
     student.load_weights_state(state["weights"])
     prior.model.eval()
     freeze(prior.model)

@@ -55,6 +55,7 @@ class GenerateRequest:
     steps: int | None = None
     guidance: float | None = None  # None: ADAPTED_GUIDANCE or PROMPT_GUIDANCE by the model
     from_shots: float | None = None
+    guidance_above: float = 0.0
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -198,8 +199,11 @@ def _options(request: GenerateRequest) -> SamplingOptions:
         raise KinemicError(f"--guidance must be 0 or more, got {request.guidance}")
     if request.from_shots is not None and not 0.0 < request.from_shots <= 1.0:
         raise KinemicError(f"--from-shots must be in (0, 1] (the fraction of the noise schedule), got {request.from_shots}")
+    if not 0.0 <= request.guidance_above < 1.0:
+        raise KinemicError(f"--guidance-above must be in [0, 1) (a fraction of the noise schedule), got {request.guidance_above}")
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
-                           precision=check_precision(request.precision), from_shots=request.from_shots)
+                           precision=check_precision(request.precision), from_shots=request.from_shots,
+                           guidance_above=float(request.guidance_above))
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -259,6 +263,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
+             "guidance_above": float(request.guidance_above),
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}

@@ -48,6 +48,7 @@ class SamplingOptions:
     guidance: float = 2.5
     precision: str = "fp32"
     from_shots: float | None = None  # SDEdit strength: start from a noised shot of the class
+    guidance_above: float = 0.0  # guide only the steps above this fraction of the schedule
 
 
 class DiffusionClipSampler:
@@ -128,7 +129,8 @@ class DiffusionClipSampler:
             if self.options.from_shots is not None:
                 start = (self._shots_of(filled, length), float(self.options.from_shots))
             x0 = sample(self._denoise, self.sampler, noise=noise, text=text, action=action, mask=None,
-                        guidance=self.options.guidance, progress=progress, start=start)
+                        guidance=self.options.guidance, progress=progress, start=start,
+                        guidance_above=self.options.guidance_above)
             out.append(x0[: len(chunk)].float().cpu().numpy())
         return np.concatenate(out)
 

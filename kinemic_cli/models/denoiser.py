@@ -6,7 +6,10 @@ one *conditioning token* = timestep embedding (sinusoid row ``t`` -> Linear-SiLU
 sinusoidal positions added to the whole sequence; post-norm encoder layers (GELU); padded
 frames masked as keys (the conditioning token never); the first output position dropped.
 With ``x0_skip`` (off for MDM and the shipped priors) the output is mixed with the input by
-the schedule (:meth:`MotionDenoiser.use_schedule`).
+the schedule (:meth:`MotionDenoiser.use_schedule`).  With ``action_frames`` (a student option,
+``adapt --action-every-frame``) the action row is also added to every projected frame, not
+only to the conditioning token: the class then reaches each frame directly instead of only
+through attention to one token of ~100.
 
 Conditioning switches for classifier-free guidance: ``text_keep`` zeroes a sample's text
 embedding *before* its projection (MDM's convention, so the unconditional token keeps the
@@ -50,6 +53,7 @@ class DenoiserConfig:
     num_actions: int = 0
     max_positions: int = 5000
     x0_skip: bool = False
+    action_frames: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -176,12 +180,16 @@ class MotionDenoiser(nn.Module):
             keep = torch.ones(batch, device=text.device, dtype=text.dtype) if text_keep is None else text_keep.to(text.dtype)
             cond = cond + self.text_proj(text * keep[:, None])
         if action is not None:
-            null = self.action_embed.num_embeddings - 1
-            index = action.long()
-            if action_keep is not None:
-                index = torch.where(action_keep.bool(), index, torch.full_like(index, null))
-            cond = cond + self.action_embed(index)
+            cond = cond + self.action_vector(action, action_keep)
         return cond
+
+    def action_vector(self, action: torch.Tensor, action_keep: torch.Tensor | None) -> torch.Tensor:
+        """``[B, D]``: each sample's action row, the null (zero) row where ``action_keep`` is False."""
+        null = self.action_embed.num_embeddings - 1
+        index = action.long()
+        if action_keep is not None:
+            index = torch.where(action_keep.bool(), index, torch.full_like(index, null))
+        return self.action_embed(index)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, *, text: torch.Tensor | None = None,
                 action: torch.Tensor | None = None, mask: torch.Tensor | None = None,
@@ -191,7 +199,10 @@ class MotionDenoiser(nn.Module):
         if n + 1 > self.config.max_positions:
             raise KinemicError(f"clip of {n} frames exceeds the denoiser's {self.config.max_positions - 1}")
         cond = self.condition(t, text, action, text_keep, action_keep, b)
-        h = torch.cat([cond[:, None], self.input_proj(x)], dim=1) + self.positions[: n + 1]
+        frames = self.input_proj(x)
+        if action is not None and self.config.action_frames:
+            frames = frames + self.action_vector(action, action_keep)[:, None]
+        h = torch.cat([cond[:, None], frames], dim=1) + self.positions[: n + 1]
         h = self.input_dropout(h)
         attend = None
         if mask is not None and not bool(mask.all()):

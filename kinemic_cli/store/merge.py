@@ -15,7 +15,8 @@ from .index import MotionStore
 __all__ = ["merge_collections"]
 
 #: settings a generated collection records that decide its numbers; shards of one run share them
-GENERATION_SETTINGS = ("generator", "sampler", "steps", "guidance", "precision", "compute_rows", "from_shots")
+GENERATION_SETTINGS = ("generator", "sampler", "steps", "guidance", "precision", "compute_rows", "from_shots",
+                       "guidance_above")
 
 
 def merge_collections(store: MotionStore, sources: list[str], into: str, *, order: str = "sample_id",
