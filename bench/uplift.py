@@ -136,9 +136,13 @@ def main() -> None:
                    help='adapt options of one method: kinemic="--lr 1e-3 --kinematic-gate 0.5" (repeatable)')
     p.add_argument("--ablation", action="append", default=[],
                    help='a kinemic variant and its adapt options, one plain mixed row each: paper="--no-pace-match --kinematic-rerank 0"')
+    p.add_argument("--sampling-ablation", action="append", default=[],
+                   help='NAME="--generate --options": the default KineMIC model sampled with these options '
+                        '(adapted once; one plain mixed row each, named kinemic-NAME)')
     p.add_argument("--recipes", default="mixed", help=f"rows per generator: {', '.join(RECIPES)} (comma-separated)")
     p.add_argument("--recipe-methods", default=None,
-                   help="generators that get the --recipes beyond plain mixed (default: all of --methods)")
+                   help="generators that get the --recipes beyond plain mixed (default: all of --methods; "
+                        "ablations by their generator name, kinemic-NAME, too)")
     p.add_argument("--synthetic-weight", type=float, default=0.5, help="train-har --synthetic-weight of 'weighted'")
     p.add_argument("--fewer-per-class", type=int, default=10, help="train-har --synthetic-per-class of 'fewer'")
     p.add_argument("--har-model", default="stgcn-small")
@@ -164,6 +168,9 @@ def main() -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     method_options = _options(args.method_options)
     ablations = _options(args.ablation)
+    sampling = _options(args.sampling_ablation)
+    if sampling and "kinemic" not in methods:
+        raise SystemExit("--sampling-ablation samples the default KineMIC model: keep kinemic in --methods")
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
     unknown = sorted(set(recipes) - set(RECIPES))
     if unknown:
@@ -183,9 +190,18 @@ def main() -> None:
     generators = [(m, m, ["--method", m, *method_options.get(m, [])]) for m in methods]
     generators += [(f"kinemic-{name}", f"kinemic: {name}", ["--method", "kinemic", *flags])
                    for name, flags in ablations.items()]
+    sampled = {f"kinemic-{name}": flags for name, flags in sampling.items()}  # generator name -> generate flags
+    generators += [(name, f"kinemic: {name[len('kinemic-'):]}", []) for name in sampled]
 
     def make(name: str, flags: list[str]):
         def job():
+            if name in sampled:  # the default KineMIC model, sampled with other options
+                out = work / "adapt-kinemic"
+                if not _store_has(store, f"demo-synth-{name}"):
+                    worker("generate", "--model", str(out), "--per-class", str(args.per_class), "--collection",
+                           f"demo-synth-{name}", "--sampler", args.sampler, "--guidance", str(args.guidance),
+                           *sampled[name], "--device", args.device, *precision, *common)
+                return
             out = work / f"adapt-{name}"
             steps = ["--max-steps", str(args.adapt_steps)] if args.adapt_steps else []
             worker("adapt", "--dataset", "demo", "--source", "demo-t2m", "--prior", prior, *flags, "--shots",
@@ -198,7 +214,9 @@ def main() -> None:
                        args.device, *precision, *common)
         return job
 
-    _parallel([make(name, flags) for name, _, flags in generators], args.parallel)
+    plain = [make(name, flags) for name, _, flags in generators if name not in sampled]
+    _parallel(plain, args.parallel)  # the sampling ablations need the default model finished first
+    _parallel([make(name, flags) for name, _, flags in generators if name in sampled], args.parallel)
     har = ["--dataset", "demo", "--shots", str(args.shots), "--fewshot-seed", str(args.fewshot_seed), "--seeds", *seeds,
            "--model", args.har_model, "--epochs", str(args.epochs), "--device", args.device, *precision, *common]
     rows: list[tuple[str, str, list[str]]] = []  # (folder name, label, flags)
@@ -211,7 +229,7 @@ def main() -> None:
         if recipe == "mixed":
             continue
         prefix, label, flags, judged = RECIPES[recipe]
-        for method in [m for m in methods if m in recipe_methods]:
+        for method in [name for name, _, _ in generators if name in recipe_methods]:
             synthetic = f"demo-synth-{method}" + ("-judged" if judged else "")
             if judged:
                 judged_jobs.append(method)

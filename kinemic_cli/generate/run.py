@@ -56,6 +56,7 @@ class GenerateRequest:
     guidance: float | None = None  # None: ADAPTED_GUIDANCE or PROMPT_GUIDANCE by the model
     from_shots: float | None = None
     guidance_above: float = 0.0
+    shot_guidance: float = 0.0
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -157,7 +158,7 @@ def _adapted_sampler(request: GenerateRequest, device: torch.device, store: Moti
         adapted.model, adapted.prior, options=_options(request), compute_rows=request.compute_rows, skeleton=adapted.target_skeleton,
         fps=adapted.target_fps, class_names=_target_class_names(adapted), device=device,
         label_to_class={lab: k for k, lab in enumerate(labels)}, class_text=adapted.class_text,
-        shot_features=_shot_features(adapted, store) if request.from_shots is not None else None)
+        shot_features=_shot_features(adapted, store) if request.from_shots is not None or request.shot_guidance else None)
     plan = plan_generation(counts=counts, lengths_per_class=shots, seed=request.seed, fixed_length=request.length,
                            text=request.text)
     weights = Path(request.model) / "model.safetensors"
@@ -201,9 +202,11 @@ def _options(request: GenerateRequest) -> SamplingOptions:
         raise KinemicError(f"--from-shots must be in (0, 1] (the fraction of the noise schedule), got {request.from_shots}")
     if not 0.0 <= request.guidance_above < 1.0:
         raise KinemicError(f"--guidance-above must be in [0, 1) (a fraction of the noise schedule), got {request.guidance_above}")
+    if not 0.0 <= request.shot_guidance <= 1.0:
+        raise KinemicError(f"--shot-guidance must be in [0, 1], got {request.shot_guidance}")
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
                            precision=check_precision(request.precision), from_shots=request.from_shots,
-                           guidance_above=float(request.guidance_above))
+                           guidance_above=float(request.guidance_above), shot_guidance=float(request.shot_guidance))
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -247,8 +250,8 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
         request.guidance = ADAPTED_GUIDANCE if (folder / MANIFEST).exists() else PROMPT_GUIDANCE
     if (folder / MANIFEST).exists():
         sampler, plan, facts, condition_names, default_name = _adapted_sampler(request, device, store)
-    elif request.from_shots is not None:
-        raise KinemicError("--from-shots starts from the shots of an adapted model; a prior has none")
+    elif request.from_shots is not None or request.shot_guidance:
+        raise KinemicError("--from-shots and --shot-guidance use the shots of an adapted model; a prior has none")
     elif is_prior_folder(folder):
         sampler, plan, facts, condition_names, default_name = _prior_sampler(request, device)
     else:
@@ -263,7 +266,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
-             "guidance_above": float(request.guidance_above),
+             "guidance_above": float(request.guidance_above), "shot_guidance": float(request.shot_guidance),
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}

@@ -35,6 +35,7 @@ from ..prior.diffusion import ClipNoise, create_sampler, sample
 from ..runtime.precision import autocast
 from ..skeletons import Skeleton, convert_joints
 from .plan import PlannedClip
+from .shot_posterior import ShotPosterior, shot_bank
 
 __all__ = ["SamplingOptions", "DiffusionClipSampler", "CPU_COMPUTE_ROWS"]
 
@@ -49,6 +50,7 @@ class SamplingOptions:
     precision: str = "fp32"
     from_shots: float | None = None  # SDEdit strength: start from a noised shot of the class
     guidance_above: float = 0.0  # guide only the steps above this fraction of the schedule
+    shot_guidance: float = 0.0  # weight of the shots' posterior mean in each step's prediction
 
 
 class DiffusionClipSampler:
@@ -78,6 +80,9 @@ class DiffusionClipSampler:
         self.shot_features = shot_features or {}  # per label, normalised, sorted by (length, sample id)
         if options.from_shots is not None and not self.shot_features:
             raise KinemicError("--from-shots needs the model's shots (an adapted model whose shots are in the store)")
+        if options.shot_guidance and not self.shot_features:
+            raise KinemicError("--shot-guidance needs the model's shots (an adapted model whose shots are in the store)")
+        self._banks: dict[tuple[int, int], torch.Tensor] = {}
 
     @property
     def diffusion_steps(self) -> int:
@@ -128,11 +133,24 @@ class DiffusionClipSampler:
             start = None
             if self.options.from_shots is not None:
                 start = (self._shots_of(filled, length), float(self.options.from_shots))
+            refine = None
+            if self.options.shot_guidance:
+                refine = ShotPosterior([self._bank(item.label, length) for item in filled], self.options.shot_guidance,
+                                       self.prior.schedule.alphas_cumprod)
             x0 = sample(self._denoise, self.sampler, noise=noise, text=text, action=action, mask=None,
                         guidance=self.options.guidance, progress=progress, start=start,
-                        guidance_above=self.options.guidance_above)
+                        guidance_above=self.options.guidance_above, refine=refine)
             out.append(x0[: len(chunk)].float().cpu().numpy())
         return np.concatenate(out)
+
+    def _bank(self, label: int, length: int) -> torch.Tensor:
+        """The shots of ``label`` brought to ``length`` frames (cached per class and length)."""
+        key = (int(label), int(length))
+        if key not in self._banks:
+            bank = shot_bank(self.shot_features.get(int(label), []), length, to_joints=self.prior.to_joints,
+                             to_features=self.prior.to_features)
+            self._banks[key] = torch.from_numpy(bank)
+        return self._banks[key]
 
     def _shots_of(self, batch: list[PlannedClip], length: int) -> torch.Tensor:
         """The clean features ``[B, T, F]`` of the shot each planned clip mirrors (``item.shot``)."""

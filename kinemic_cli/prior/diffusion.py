@@ -198,7 +198,8 @@ def guided_x0(model: Callable[..., torch.Tensor], x: torch.Tensor, t: torch.Tens
 def sample(model: Callable[..., torch.Tensor], sampler, *, noise: ClipNoise, text: torch.Tensor | None = None,
            action: torch.Tensor | None = None, mask: torch.Tensor | None = None, guidance: float = 2.5,
            progress: Callable[[int], None] | None = None,
-           start: tuple[torch.Tensor, float] | None = None, guidance_above: float = 0.0) -> torch.Tensor:
+           start: tuple[torch.Tensor, float] | None = None, guidance_above: float = 0.0,
+           refine: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None) -> torch.Tensor:
     """Run ``sampler`` from pure noise to ``x0 [B, T, F]`` under (guided) conditioning.
 
     ``guidance_above = F`` applies the guidance only at the steps above ``F`` of the schedule
@@ -206,6 +207,9 @@ def sample(model: Callable[..., torch.Tensor], sampler, *, noise: ClipNoise, tex
     noisy steps (Kynkaanniemi et al., 2024, "Applying guidance in a limited interval").  Why:
     the class is decided at high noise, while guidance at low noise shrinks motion (the speed
     ratio falls with the scale).  ``0`` guides every step (MDM's sampler).
+
+    ``refine(x0, x_t, t)``, when given, replaces each step's (guided) prediction before the
+    sampler's update (``generate --shot-guidance``: :mod:`kinemic_cli.generate.shot_posterior`).
 
     ``start = (x_clean, strength)`` starts instead from ``x_clean`` noised to the sampler's
     first timestep at or below ``strength`` of the schedule (SDEdit: 1 is pure noise in
@@ -233,6 +237,8 @@ def sample(model: Callable[..., torch.Tensor], sampler, *, noise: ClipNoise, tex
             t_batch = torch.full((b,), t, dtype=torch.long, device=x.device)
             scale = guidance if t >= guidance_above * (sampler.schedule.num_steps - 1) else 1.0
             x0 = guided_x0(model, x, t_batch, text=text, action=action, mask=mask, scale=scale)
+            if refine is not None:
+                x0 = refine(x0, x, t)
             fresh = noise.draw() if t > 0 else None
             x = sampler.step(x0, t, x, fresh).prev_sample
             if progress is not None:
