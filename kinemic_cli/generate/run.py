@@ -266,10 +266,12 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
                                     shard=f"{shard}/{shards}", planned_clips=len(plan),
                                     **{k: v for k, v in facts.items() if k != "fewshot"})
     attrs = {"sampler": request.sampler, "steps": sampler.diffusion_steps, "guidance": request.guidance,
-             "guidance_above": float(request.guidance_above), "shot_guidance": float(request.shot_guidance),
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
+    for key in ("guidance_above", "shot_guidance"):  # recorded when used, so older runs still resume and merge
+        if getattr(request, key):
+            attrs[key] = float(getattr(request, key))
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them
         attrs["fewshot"] = facts["fewshot"]
     coll = generate_into_store(sampler, part, store, name, batch_size=request.batch_size, resume=request.resume,
