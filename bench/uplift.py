@@ -193,14 +193,17 @@ def main() -> None:
     sampled = {f"kinemic-{name}": flags for name, flags in sampling.items()}  # generator name -> generate flags
     generators += [(name, f"kinemic: {name[len('kinemic-'):]}", []) for name in sampled]
 
+    def generate(model: Path, name: str, extra: list[str]) -> None:
+        """``demo-synth-<name>`` from an adapted model, unless the store has it already."""
+        if not _store_has(store, f"demo-synth-{name}"):
+            worker("generate", "--model", str(model), "--per-class", str(args.per_class), "--collection",
+                   f"demo-synth-{name}", "--sampler", args.sampler, "--guidance", str(args.guidance), *extra,
+                   "--device", args.device, *precision, *common)
+
     def make(name: str, flags: list[str]):
         def job():
             if name in sampled:  # the default KineMIC model, sampled with other options
-                out = work / "adapt-kinemic"
-                if not _store_has(store, f"demo-synth-{name}"):
-                    worker("generate", "--model", str(out), "--per-class", str(args.per_class), "--collection",
-                           f"demo-synth-{name}", "--sampler", args.sampler, "--guidance", str(args.guidance),
-                           *sampled[name], "--device", args.device, *precision, *common)
+                generate(work / "adapt-kinemic", name, sampled[name])
                 return
             out = work / f"adapt-{name}"
             steps = ["--max-steps", str(args.adapt_steps)] if args.adapt_steps else []
@@ -208,10 +211,7 @@ def main() -> None:
                    str(args.shots), "--fewshot-seed", str(args.fewshot_seed), "--out", str(out), "--device",
                    args.device, *precision, *steps, *common,
                    skip_if=out / "adapted.json")  # the manifest is written last: its presence means a finished run
-            if not _store_has(store, f"demo-synth-{name}"):
-                worker("generate", "--model", str(out), "--per-class", str(args.per_class), "--collection",
-                       f"demo-synth-{name}", "--sampler", args.sampler, "--guidance", str(args.guidance), "--device",
-                       args.device, *precision, *common)
+            generate(out, name, [])
         return job
 
     plain = [make(name, flags) for name, _, flags in generators if name not in sampled]

@@ -97,11 +97,7 @@ def _student_for(model: nn.Module, method: str, num_classes: int, *, rank: int, 
                  action_frames: bool = False) -> Student:
     if not hasattr(model, "reset_action_embedding"):
         raise KinemicError(f"the prior's denoiser ({type(model).__name__}) has no reset_action_embedding(k)")
-    model.reset_action_embedding(num_classes)
-    if action_frames:
-        if not hasattr(model.config, "action_frames"):
-            raise KinemicError(f"the prior's denoiser ({type(model).__name__}) cannot add the action to every frame")
-        model.config.action_frames = True
+    model.reset_action_embedding(num_classes, every_frame=action_frames)
     if method == "finetune":
         for p in model.parameters():
             p.requires_grad_(True)

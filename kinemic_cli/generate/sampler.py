@@ -149,7 +149,7 @@ class DiffusionClipSampler:
         if key not in self._banks:
             bank = shot_bank(self.shot_features.get(int(label), []), length, to_joints=self.prior.to_joints,
                              to_features=self.prior.to_features)
-            self._banks[key] = torch.from_numpy(bank)
+            self._banks[key] = torch.from_numpy(bank).double()  # the posterior's arithmetic is float64
         return self._banks[key]
 
     def _shots_of(self, batch: list[PlannedClip], length: int) -> torch.Tensor:

@@ -57,7 +57,8 @@ class ShotPosterior:
     def __init__(self, banks: list[torch.Tensor], weight: float, alphas_cumprod: torch.Tensor):
         if not 0.0 <= weight <= 1.0:
             raise KinemicError(f"--shot-guidance must be in [0, 1], got {weight}")
-        self.banks, self.weight = banks, float(weight)
+        self.banks = [bank.to(torch.float64) for bank in banks]  # once, not at every step
+        self.weight = float(weight)
         self.alphas_cumprod = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
 
     def mean(self, x_t: torch.Tensor, t: int) -> torch.Tensor:
@@ -65,7 +66,7 @@ class ShotPosterior:
         a = float(self.alphas_cumprod[t])
         rows = []
         for b, bank in enumerate(self.banks):
-            bank = bank.to(x_t.device, torch.float64)
+            bank = bank.to(x_t.device)
             distance = ((x_t[b].double()[None] - a ** 0.5 * bank) ** 2).sum(dim=(1, 2))
             weights = torch.softmax(-distance / (2.0 * max(1.0 - a, 1e-12)), dim=0)
             rows.append((weights[:, None, None] * bank).sum(0))

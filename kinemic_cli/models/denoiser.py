@@ -166,11 +166,16 @@ class MotionDenoiser(nn.Module):
         nn.init.zeros_(table.weight)
         return table
 
-    def reset_action_embedding(self, num_actions: int) -> None:
-        """A new, zero action table for ``num_actions`` classes (few-shot adaptation)."""
+    def reset_action_embedding(self, num_actions: int, *, every_frame: bool = False) -> None:
+        """A new, zero action table for ``num_actions`` classes (few-shot adaptation).
+
+        ``every_frame``: the table's rows also enter every frame token (``action_frames``); set
+        with the table, so a student never inherits where an earlier student's actions entered.
+        """
         device = self.input_proj.weight.device
         self.action_embed = self._action_table(num_actions).to(device)
         self.config.num_actions = int(num_actions)
+        self.config.action_frames = bool(every_frame)
 
     def condition(self, t: torch.Tensor, text: torch.Tensor | None, action: torch.Tensor | None,
                   text_keep: torch.Tensor | None, action_keep: torch.Tensor | None, batch: int) -> torch.Tensor:
