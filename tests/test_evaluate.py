@@ -135,6 +135,31 @@ def test_scorecard_of_a_copy_of_the_real_clips_is_the_real_reference(world):
     assert all(row["speed"] == 0.0 and row["speed_ratio"] == 0.0 for row in frozen["per_class"].values())
 
 
+def test_shot_distance_of_the_shots_is_zero_and_of_other_real_clips_is_the_reference(world):
+    """A copy of the shots hands them back (distance 0); a copy of the other training-side clips
+    is the real reference itself (ratio 1); a frozen first frame lies further from the shots."""
+    from kinemic_cli.store.splits import FewShotSplit
+
+    _, store, _ = world
+    fewshot = FewShotSplit.from_dict(stamp_of_shots(store, 3))
+    with store.collection("toy") as real:
+        shots = fewshot.indices_in(real)
+        others = np.setdiff1d(real.split("xsub/train"), shots)
+    _copy(store, "copy-shots", shots)
+    _copy(store, "copy-others", others)
+    _copy(store, "frozen-others", others, frozen=True)
+    copies = scorecard(store, "copy-shots")
+    assert copies["overall"]["shot_distance"] == 0.0 and copies["overall"]["shot_distance_real"] > 0
+    assert all(r["shot_distance"] == 0.0 and r["shot_distance_ratio"] == 0.0 for r in copies["per_class"].values())
+    reference = scorecard(store, "copy-others")
+    assert reference["overall"]["shot_distance_ratio"] == pytest.approx(1.0, abs=1e-12)
+    for row in reference["per_class"].values():
+        assert row["shot_distance"] == pytest.approx(row["shot_distance_real"], abs=1e-12)
+        assert row["shot_distance"] > 0
+    frozen = scorecard(store, "frozen-others")
+    assert frozen["overall"]["shot_distance_ratio"] > 1.0
+
+
 def test_speed_measures_movement_not_sensor_jitter():
     """A 1 Hz arm swing keeps its speed through the 50 ms low-pass; frame-to-frame jitter of
     2 cm (a Kinect's) loses most of it, so jitter alone cannot make a clip look animated."""

@@ -58,6 +58,9 @@ def _scorecard_view(card: dict):
         table.add_column("ratio", justify="right")
         table.add_column("vs shots", justify="right")
         table.add_column("raw", justify="right")
+        has_distance = o.get("shot_distance_ratio") is not None
+        if has_distance:
+            table.add_column("shot dist.", justify="right")
         if has_judge:
             table.add_column("judge %", justify="right")
         if has_eval:
@@ -66,6 +69,8 @@ def _scorecard_view(card: dict):
         for name, r in card["per_class"].items():
             cells = [name, str(r["clips"]), f"{r['speed']:.3f}", f"{r['speed_ratio']:.2f}", f"{r['speed_ratio_shots']:.2f}",
                      f"{r['speed_ratio_raw']:.2f}"]
+            if has_distance:
+                cells.append(f"{r['shot_distance_ratio']:.2f}" if "shot_distance_ratio" in r else "-")
             if has_judge:
                 cells.append(_pct(r.get("judge_accuracy")))
             if has_eval:
@@ -77,6 +82,9 @@ def _scorecard_view(card: dict):
                 f"min {o['speed_ratio_min']:.2f}, max {o['speed_ratio_max']:.2f}; "
                 f"{o['classes_within_0.8_1.2']}/{o['classes']} classes within 0.8-1.2 (speeds after a "
                 f"50 ms low-pass that removes sensor jitter; without it: mean {o['speed_ratio_raw_mean']:.2f})")
+        if has_distance:
+            line += (f"; distance to the nearest shot: {o['shot_distance']:.3f} (real non-shot clips "
+                     f"{o['shot_distance_real']:.3f}, ratio {o['shot_distance_ratio']:.2f})")
         if has_judge:
             line += f"; judge {_pct(o['judge_accuracy'])} %"
         if has_eval:

@@ -19,6 +19,10 @@ generated collection, and overall:
 - **evaluator accuracy**: the same for the evaluator trained on all real training clips
   (the benchmark's view), and the classes its clips are read as (**confusions**: a class
   whose clips are all read as another has collapsed onto it);
+- **shot distance**: the median distance of the clips to the nearest shot of their class,
+  beside the same figure for the real training-side clips that are not shots
+  (``shot_distance_ratio`` = generated / real; :mod:`.shot_distance`): near 0, the generator
+  hands the shots back; near 1, its clips are as new as other real performances are;
 - overall FID and diversity in the evaluator's feature space (:mod:`.evaluator`).
 
 Nothing here reads a test clip except the evaluator's FID reference (the real test set the
@@ -37,6 +41,7 @@ from ..motion.features import gaussian_smooth
 from ..skeletons import Skeleton
 from ..store import Collection, MotionStore
 from ..store.splits import FewShotSplit, training_split_name
+from .shot_distance import motion_signature, nearest_shot_distances
 
 __all__ = ["mean_joint_speed", "class_speeds", "scorecard", "MOTION_SMOOTHING_S"]
 
@@ -123,6 +128,7 @@ def scorecard(store: MotionStore, synthetic: str, *, real: str | None = None, pr
         evaluated = _predictions(coll, evaluator.class_names, evaluator.model.skeleton,
                                  evaluator.model.config["persons"], evaluator.predict) if evaluator is not None else {}
         clips = len(coll)
+        synthetic_skeleton = coll.skeleton.name
     if judge is not None and judge.fewshot is not None and fewshot is not None:
         judge.fewshot.require_same(fewshot, what=f"--synthetic {synthetic!r}")
     with store.collection(real) as real_coll:
@@ -132,6 +138,20 @@ def scorecard(store: MotionStore, synthetic: str, *, real: str | None = None, pr
         shots = (fewshot.indices_in(real_coll)
                  if fewshot and fewshot.collection == real else np.zeros(0, np.int64))
         shot_speed = class_speeds(real_coll, shots)
+        if shots.size and real_coll.skeleton.name == synthetic_skeleton:
+            signatures: dict[str, list[np.ndarray]] = {}
+            for i in shots:
+                signatures.setdefault(real_coll.class_names[int(real_coll.labels[int(i)])], []).append(
+                    motion_signature(real_coll.frames(int(i)), real_coll.skeleton))
+            others = np.setdiff1d(train_side, shots)
+            real_distance = nearest_shot_distances(real_coll, others, signatures)
+        else:
+            signatures, real_distance = {}, {}
+    if signatures:
+        with store.collection(synthetic) as coll:
+            generated_distance = nearest_shot_distances(coll, range(len(coll)), signatures)
+    else:
+        generated_distance = {}
     judge_scores = _accuracy_and_confusions(judged)
     evaluator_scores = _accuracy_and_confusions(evaluated)
 
@@ -143,6 +163,9 @@ def scorecard(store: MotionStore, synthetic: str, *, real: str | None = None, pr
                "speed_shots": shot, "speed_ratio_shots": _ratio(gen, shot)}
         gen_raw, ref_raw = float(np.mean(generated_raw[name])), float(np.mean(real_raw.get(name, [np.nan])))
         row.update(speed_raw=gen_raw, speed_real_raw=ref_raw, speed_ratio_raw=_ratio(gen_raw, ref_raw))
+        if name in generated_distance and name in real_distance:
+            gen_d, ref_d = float(np.median(generated_distance[name])), float(np.median(real_distance[name]))
+            row.update(shot_distance=gen_d, shot_distance_real=ref_d, shot_distance_ratio=_ratio(gen_d, ref_d))
         if name in judge_scores:
             row["judge_accuracy"] = judge_scores[name]["accuracy"]
             row["judge_read_as"] = judge_scores[name]["read_as"]
@@ -168,6 +191,11 @@ def scorecard(store: MotionStore, synthetic: str, *, real: str | None = None, pr
         "judge_accuracy": clip_weighted("judge_accuracy"),
         "evaluator_accuracy": clip_weighted("evaluator_accuracy"),
     }
+    if generated_distance and real_distance:
+        gen_all = np.concatenate([generated_distance[n] for n in generated_distance if n in real_distance])
+        real_all = np.concatenate([real_distance[n] for n in real_distance if n in generated_distance])
+        overall.update(shot_distance=float(np.median(gen_all)), shot_distance_real=float(np.median(real_all)),
+                       shot_distance_ratio=_ratio(float(np.median(gen_all)), float(np.median(real_all))))
     confusions = sorted(((c["clips"], name, c["class"]) for name, r in per_class.items()
                          for c in r.get("evaluator_read_as", r.get("judge_read_as", []))), reverse=True)
     result = {"synthetic": synthetic, "real": real, "fewshot_split": fewshot.split if fewshot else None,
