@@ -126,8 +126,9 @@ def evaluate(
     settings real / augment / mixed / gt); with `--evaluator` each run's synthetic collection also gets FID,
     diversity, multimodality and recognition accuracy.  `kinemic evaluate --synthetic COLL [--judge RUN]
     [--evaluator DIR]` prints the generator scorecard in minutes: per class, the speed of the generated clips
-    against real ones, how many the shots' recogniser (--judge) and the all-real evaluator recognise, what they
-    are confused with, and FID / diversity.
+    against real ones, how far they lie from the nearest shot (against other real clips of the class), how many
+    the shots' recogniser (--judge) and the all-real evaluator recognise, what they are confused with, and
+    FID / diversity.
     """
     run_folders = list(runs or [])
     synth = _split_list(synthetic)
