@@ -134,13 +134,17 @@ def test_from_shots_is_recorded_and_checked(pipeline):
 
 def test_shot_guidance_and_guidance_interval_are_recorded_and_checked(pipeline):
     """Through the CLI: the options reach the collection's attributes, and bad values are refused."""
-    out = _gen(pipeline, "--per-class", "2", "--shot-guidance", "1", "--guidance-above", "0.5", "--collection", "g-sg")
+    out = _gen(pipeline, "--per-class", "2", "--shot-guidance", "1", "--guidance-above", "0.5",
+               "--shot-guidance-above", "0.2", "--collection", "g-sg")
     assert out["clips"] == 6
     with MotionStore(pipeline["store"]).collection("g-sg") as coll:
         assert coll.attrs["shot_guidance"] == 1.0 and coll.attrs["guidance_above"] == 0.5
-    for flag, value, message in (("--shot-guidance", "1.5", "--shot-guidance must be in [0, 1]"),
-                                 ("--guidance-above", "1", "--guidance-above must be in [0, 1)")):
-        proc = run_kinemic("generate", "--model", str(pipeline["adapted"]), "--per-class", "1", flag, value,
+        assert coll.attrs["shot_guidance_above"] == 0.2
+    for flags, message in ((("--shot-guidance", "1.5"), "--shot-guidance must be in [0, 1]"),
+                           (("--guidance-above", "1"), "--guidance-above must be in [0, 1)"),
+                           (("--shot-guidance", "0.5", "--shot-guidance-above", "1"), "--shot-guidance-above must be in [0, 1)"),
+                           (("--shot-guidance-above", "0.3"), "--shot-guidance-above needs --shot-guidance")):
+        proc = run_kinemic("generate", "--model", str(pipeline["adapted"]), "--per-class", "1", *flags,
                            "--store", pipeline["store"], check=False)
         assert proc.returncode == 1 and message in proc.stderr, proc.stderr
 

@@ -38,6 +38,21 @@ def test_weight_mixes_the_prediction_and_zero_leaves_it_alone():
         ShotPosterior([bank], 1.5, alphas)
 
 
+def test_above_leaves_the_lowest_steps_to_the_model():
+    """`--shot-guidance-above F`: no pull at steps t < F (T - 1), the same pull as without it above."""
+    bank = _bank()
+    alphas = CosineSchedule(11).alphas_cumprod  # steps 0..10: F = 0.3 leaves t = 0, 1, 2 alone
+    x_t, x0 = torch.randn(1, 6, 4), torch.randn(1, 6, 4)
+    limited, everywhere = ShotPosterior([bank], 0.5, alphas, above=0.3), ShotPosterior([bank], 0.5, alphas)
+    for t in range(11):
+        if t < 3:
+            assert torch.equal(limited(x0, x_t, t), x0)
+        else:
+            assert torch.equal(limited(x0, x_t, t), everywhere(x0, x_t, t))
+    with pytest.raises(KinemicError, match=r"--shot-guidance-above must be in \[0, 1\)"):
+        ShotPosterior([bank], 0.5, alphas, above=1.0)
+
+
 def test_full_weight_samples_land_on_a_shot():
     """With W = 1 the model is ignored: DDPM on the shots' own denoiser ends on one of the shots."""
     bank = _bank()

@@ -57,6 +57,7 @@ class GenerateRequest:
     from_shots: float | None = None
     guidance_above: float = 0.0
     shot_guidance: float = 0.0
+    shot_guidance_above: float = 0.0
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -204,9 +205,15 @@ def _options(request: GenerateRequest) -> SamplingOptions:
         raise KinemicError(f"--guidance-above must be in [0, 1) (a fraction of the noise schedule), got {request.guidance_above}")
     if not 0.0 <= request.shot_guidance <= 1.0:
         raise KinemicError(f"--shot-guidance must be in [0, 1], got {request.shot_guidance}")
+    if not 0.0 <= request.shot_guidance_above < 1.0:
+        raise KinemicError(f"--shot-guidance-above must be in [0, 1) (a fraction of the noise schedule), "
+                           f"got {request.shot_guidance_above}")
+    if request.shot_guidance_above and not request.shot_guidance:
+        raise KinemicError("--shot-guidance-above needs --shot-guidance W > 0 (it limits where that pull applies)")
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
                            precision=check_precision(request.precision), from_shots=request.from_shots,
-                           guidance_above=float(request.guidance_above), shot_guidance=float(request.shot_guidance))
+                           guidance_above=float(request.guidance_above), shot_guidance=float(request.shot_guidance),
+                           shot_guidance_above=float(request.shot_guidance_above))
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -269,7 +276,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
-    for key in ("guidance_above", "shot_guidance"):  # recorded when used, so older runs still resume and merge
+    for key in ("guidance_above", "shot_guidance", "shot_guidance_above"):  # recorded when used, so older runs still resume and merge
         if getattr(request, key):
             attrs[key] = float(getattr(request, key))
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them

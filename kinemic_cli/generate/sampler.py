@@ -51,6 +51,7 @@ class SamplingOptions:
     from_shots: float | None = None  # SDEdit strength: start from a noised shot of the class
     guidance_above: float = 0.0  # guide only the steps above this fraction of the schedule
     shot_guidance: float = 0.0  # weight of the shots' posterior mean in each step's prediction
+    shot_guidance_above: float = 0.0  # ... applied only at the steps above this fraction of the schedule
 
 
 class DiffusionClipSampler:
@@ -136,7 +137,7 @@ class DiffusionClipSampler:
             refine = None
             if self.options.shot_guidance:
                 refine = ShotPosterior([self._bank(item.label, length) for item in filled], self.options.shot_guidance,
-                                       self.prior.schedule.alphas_cumprod)
+                                       self.prior.schedule.alphas_cumprod, above=self.options.shot_guidance_above)
             x0 = sample(self._denoise, self.sampler, noise=noise, text=text, action=action, mask=None,
                         guidance=self.options.guidance, progress=progress, start=start,
                         guidance_above=self.options.guidance_above, refine=refine)
