@@ -36,6 +36,16 @@ def _config(tmp_path, name, **kw):
     return resolve_pretrain_config(PretrainConfig(**values))
 
 
+@pytest.mark.parametrize("name, skip", [("demo", False), ("demo-skip", True)])
+def test_builtin_priors_load_with_their_output_parameterisation(name, skip):
+    """The shipped priors load offline from the package; demo-skip predicts x0 through the skip."""
+    from kinemic_cli.prior.bundle import resolve_prior_folder
+
+    prior = load_prior(resolve_prior_folder(f"builtin:{name}"), with_text_encoder=False)
+    assert prior.model.config.x0_skip is skip
+    assert sum(p.numel() for p in prior.model.parameters()) > 1_000_000
+
+
 def test_resume_continues_bit_identically(pipeline, tmp_path):
     store = MotionStore(pipeline["store"])
     with progress_enabled(False):

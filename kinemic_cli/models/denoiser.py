@@ -5,9 +5,9 @@ one *conditioning token* = timestep embedding (sinusoid row ``t`` -> Linear-SiLU
 + projected text embedding + action embedding, prepended to the projected frames;
 sinusoidal positions added to the whole sequence; post-norm encoder layers (GELU); padded
 frames masked as keys (the conditioning token never); the first output position dropped.
-With ``x0_skip`` (off for MDM and the shipped priors) the output is mixed with the input by
-the schedule (:meth:`MotionDenoiser.use_schedule`).  With ``action_frames`` (a student option,
-``adapt --action-every-frame``) the action row is also added to every projected frame, not
+With ``x0_skip`` (off for MDM and ``builtin:demo``, on for ``builtin:demo-skip``) the output is
+mixed with the input by the schedule (:meth:`MotionDenoiser.use_schedule`).  With
+``action_frames`` (a student option, ``adapt --action-every-frame``) the action row is also added to every projected frame, not
 only to the conditioning token: the class then reaches each frame directly instead of only
 through attention to one token of ~100.
 
