@@ -38,7 +38,8 @@ def motion_signature(frames: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     if skeleton.is_2d:
         joints = joints[..., :2]
     joints = resample_time(joints, SIGNATURE_FRAMES).astype(np.float64)
-    return joints - joints[:, skeleton.landmark("root") : skeleton.landmark("root") + 1]
+    root = skeleton.landmark("root")
+    return joints - joints[:, root : root + 1]
 
 
 def clip_distance(a: np.ndarray, b: np.ndarray) -> float:

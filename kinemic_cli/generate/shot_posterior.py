@@ -66,7 +66,8 @@ class ShotPosterior:
         if not 0.0 <= weight <= 1.0:
             raise KinemicError(f"--shot-guidance must be in [0, 1], got {weight}")
         if not 0.0 <= above < 1.0:
-            raise KinemicError(f"--shot-guidance-above must be in [0, 1) (a fraction of the noise schedule), got {above}")
+            raise KinemicError(f"--shot-guidance-above must be in [0, 1) (a fraction of the noise schedule), "
+                               f"got {above}")
         self.banks = [bank.to(torch.float64) for bank in banks]  # once, not at every step
         self.weight = float(weight)
         self.alphas_cumprod = torch.as_tensor(alphas_cumprod, dtype=torch.float64)

@@ -7,9 +7,9 @@ sinusoidal positions added to the whole sequence; post-norm encoder layers (GELU
 frames masked as keys (the conditioning token never); the first output position dropped.
 With ``x0_skip`` (off for MDM and ``builtin:demo``, on for ``builtin:demo-skip``) the output is
 mixed with the input by the schedule (:meth:`MotionDenoiser.use_schedule`).  With
-``action_frames`` (a student option, ``adapt --action-every-frame``) the action row is also added to every projected frame, not
-only to the conditioning token: the class then reaches each frame directly instead of only
-through attention to one token of ~100.
+``action_frames`` (a student option, ``adapt --action-every-frame``) the action row is also
+added to every projected frame, not only to the conditioning token: the class then reaches
+each frame directly instead of only through attention to one token of ~100.
 
 Conditioning switches for classifier-free guidance: ``text_keep`` zeroes a sample's text
 embedding *before* its projection (MDM's convention, so the unconditional token keeps the
