@@ -137,3 +137,29 @@ def test_posture_augment_varies_windows_and_resumes_identically(pipeline, tmp_pa
     assert json.loads((tmp_path / "aug" / "config.json").read_text())["config"]["augment"] == 0.5
     with pytest.raises(Exception, match="--augment"):
         _config(tmp_path, "bad", augment=1.5)
+
+
+def test_snr_weight_cap_scales_each_steps_loss_by_its_weight(pipeline, tmp_path):
+    """`--snr-weight-cap`: with one window per batch the weighted loss is the plain loss times the
+    weight of the step drawn (the same draws, weights and dropout otherwise), and cap 1 is no weighting."""
+    from kinemic_cli.errors import KinemicError
+    from kinemic_cli.prior.diffusion import CosineSchedule
+    from kinemic_cli.prior.losses import snr_step_weights
+
+    store = MotionStore(pipeline["store"])
+    runs = {}
+    with progress_enabled(False):
+        for cap in (0.0, 1.0, 1000.0):
+            name = f"cap{cap:g}"
+            run_pretraining(_config(tmp_path, name, x0_skip=True, snr_weight_cap=cap, batch_size=1, max_steps=4),
+                            store=store)
+            runs[cap] = [float(line.split(",")[2]) for line in
+                         (tmp_path / name / "metrics.csv").read_text().splitlines()[1:]]
+    assert runs[1.0] == runs[0.0]
+    weights = snr_step_weights(CosineSchedule(50).snr(), 1000.0).tolist()
+    # later steps start from different weights, so only the first step's ratio is a weight exactly
+    ratio = runs[1000.0][0] / runs[0.0][0]
+    assert min(abs(ratio / w - 1) for w in weights) < 1e-4, (ratio, weights)
+    assert json.loads((tmp_path / "cap1000" / "config.json").read_text())["config"]["snr_weight_cap"] == 1000.0
+    with pytest.raises(KinemicError, match="--snr-weight-cap"):
+        resolve_pretrain_config(PretrainConfig(source="s", out="o", snr_weight_cap=0.5))

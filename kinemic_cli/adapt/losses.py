@@ -44,7 +44,7 @@ from torch import nn
 
 from ..models.lora import LoRAAdapters, prior_pass
 from ..models.mic import EmbeddingMemoryBank, MICModule, soft_nearest_neighbour_loss
-from ..prior.losses import VelocityTerm, masked_mse_per_sample
+from ..prior.losses import VelocityTerm, masked_mse_per_sample, snr_step_weights
 from ..runtime.distributed import DistContext, gather_rows
 from .windows import best_attention_windows, cut_windows, dynamic_window_weights
 
@@ -92,22 +92,6 @@ class LossSwitches:
     lambda_vel: float = 0.0
     window_threshold: float = -1.0  # -1: the paper's (1 + cos) / 2; higher: an unrelated window gets 0
     snr_weight_cap: float = 0.0  # 0: every step counts alike (the paper); G >= 1: weight clamp(SNR(t), 1, G)
-
-
-def snr_step_weights(snr: torch.Tensor, cap: float) -> torch.Tensor:
-    """``[num_steps]`` loss weight of each diffusion step: ``clamp(SNR(t), 1, cap) / mean``.
-
-    With x0 prediction and uniform steps, the nearly clean steps hardly count: their errors
-    are small next to the noisy steps', so a few hundred adaptation steps leave the student
-    "correcting" even a clean shot towards the prior's poses (``bench/domain_gap.py``: the
-    wrists of its own shots moved 12-17 cm at t = 0).  This is Salimans & Ho's truncated-SNR
-    weighting, capped as in Min-SNR (Hang et al. 2023) so the cleanest steps do not swamp the
-    rest; divided by its mean over steps so the loss keeps its scale.  Measured on the demo
-    world (README, options): more generated clips recognised, the wrists no closer and the
-    recogniser trained on the clips no better, so it is an option (``--snr-weight-cap``), off by default.
-    """
-    weights = snr.double().clamp(min=1.0, max=float(cap))
-    return (weights / weights.mean()).float()
 
 
 def shot_feature_weights(features: list[np.ndarray]) -> torch.Tensor:

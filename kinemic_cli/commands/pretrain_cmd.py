@@ -46,6 +46,7 @@ def pretrain(
     augment: Annotated[float, typer.Option("--augment", help="Share of drawn windows replaced by a posture/proportion variation (tilt, scale, shear, time warp), so the prior also covers bodies and postures its corpus lacks; 0 = off.")] = 0.0,
     lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss (feature and decoded-joint velocities, relative to the corpus's own; 0 = off).")] = 0.0,
     x0_skip: Annotated[bool, typer.Option("--x0-skip/--no-x0-skip", help="Predict x0 as sqrt(a_t) x_t + sqrt(1 - a_t) F (the v-parameterisation): a nearly clean input passes through, so the last sampling steps keep detail; off = MDM's plain x0 output.")] = False,
+    snr_weight_cap: Annotated[float, typer.Option("--snr-weight-cap", help="Weight each step's loss by clamp(SNR(t), 1, G) (normalised to mean 1). With --x0-skip and G above the schedule's largest SNR (1000 for 50 steps) the loss is v-prediction's, so the last steps learn to remove noise; 0 = every step alike.")] = 0.0,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
     grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
@@ -87,7 +88,7 @@ def pretrain(
     cfg = resolve_pretrain_config(PretrainConfig(
         source=source, out=str(out), store=str(st.path), preset=preset, features=features,
         split=split, max_frames=max_frames, min_frames=min_frames, long_windows=long_windows,
-        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, augment=augment, x0_skip=x0_skip, lr=lr, weight_decay=weight_decay,
+        diffusion_steps=diffusion_steps, dropout=dropout, cfg_drop=cfg_drop, lambda_vel=lambda_vel, augment=augment, x0_skip=x0_skip, snr_weight_cap=snr_weight_cap, lr=lr, weight_decay=weight_decay,
         grad_clip=grad_clip, warmup_steps=warmup_steps, batch_size=batch_size, max_steps=max_steps,
         ema_decay=ema_decay, checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         **({"text_encoder": text_encoder} if text_encoder else {})))

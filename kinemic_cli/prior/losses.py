@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-__all__ = ["masked_mse_per_sample", "VelocityScales", "velocity_loss", "VelocityTerm"]
+__all__ = ["masked_mse_per_sample", "snr_step_weights", "VelocityScales", "velocity_loss", "VelocityTerm"]
 
 JointsOf = Callable[[torch.Tensor], torch.Tensor]  # normalised features [B, T, F] -> joints [B, T, J, 3]
 
@@ -39,6 +39,29 @@ def masked_mse_per_sample(prediction: torch.Tensor, target: torch.Tensor, mask: 
     weight = mask.to(prediction.dtype)[..., None]
     squared = ((prediction - target) ** 2 * weight).sum(dim=(1, 2))
     return squared / (weight.sum(dim=(1, 2)) * prediction.shape[-1]).clamp(min=1.0)
+
+
+def snr_step_weights(snr: torch.Tensor, cap: float) -> torch.Tensor:
+    """``[num_steps]`` loss weight of each diffusion step: ``clamp(SNR(t), 1, cap) / mean``.
+
+    With x0 prediction and uniform steps, the nearly clean steps hardly count: their errors
+    are small next to the noisy steps', so a few hundred adaptation steps leave the student
+    "correcting" even a clean shot towards the prior's poses (``bench/domain_gap.py``: the
+    wrists of its own shots moved 12-17 cm at t = 0).  This is Salimans & Ho's truncated-SNR
+    weighting, capped as in Min-SNR (Hang et al. 2023) so the cleanest steps do not swamp the
+    rest; divided by its mean over steps so the loss keeps its scale.  In adaptation
+    (``adapt --snr-weight-cap``, x0 students) it was measured on the demo world: more generated
+    clips recognised, the wrists no closer, the recogniser trained on the clips no better.
+
+    For an ``x0_skip`` denoiser (``x0 = sqrt(a) x_t + sqrt(1 - a) F``) the x0 error at step t
+    is ``sqrt(1 - a)`` times F's, so with uniform weights F's error at the last steps counts
+    ``1 - a`` (0.002 at t = 0 of the 50-step cosine schedule) and F never learns to remove
+    the last noise: the clips keep it as jitter.  An uncapped weight (a cap above the
+    largest SNR) makes the loss uniform in F, i.e. v-prediction's loss
+    (``pretrain --snr-weight-cap``).
+    """
+    weights = snr.double().clamp(min=1.0, max=float(cap))
+    return (weights / weights.mean()).float()
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from ..text import DEFAULT_TEXT_ENCODER, load_text_encoder
 from .bundle import Prior, save_prior
 from .diffusion import CosineSchedule
 from .ema import WeightAverage
-from .losses import VelocityTerm, masked_mse_per_sample
+from .losses import VelocityTerm, masked_mse_per_sample, snr_step_weights
 from .pretrain_data import ClipFeatureBank, PostureAugment, captioned_windows, draw_batch, fit_normaliser
 
 __all__ = ["PretrainConfig", "PretrainResult", "resolve_pretrain_config", "run_pretraining", "PRESET_TRAINING"]
@@ -79,6 +79,7 @@ class PretrainConfig:
     lambda_vel: float = 0.0
     augment: float = 0.0
     x0_skip: bool = False
+    snr_weight_cap: float = 0.0
     lr: float | None = None
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -128,6 +129,8 @@ def resolve_pretrain_config(config: PretrainConfig) -> PretrainConfig:
         (config.diffusion_steps >= 2, f"--diffusion-steps must be at least 2, got {config.diffusion_steps}"),
         (0.0 <= config.cfg_drop < 1.0, f"--cfg-drop must be in [0, 1), got {config.cfg_drop}"),
         (config.lambda_vel >= 0, f"--lambda-vel must not be negative, got {config.lambda_vel}"),
+        (config.snr_weight_cap == 0 or config.snr_weight_cap >= 1,
+         f"--snr-weight-cap must be 0 (off) or at least 1, got {config.snr_weight_cap}"),
         (0.0 <= config.augment <= 1.0, f"--augment must be in [0, 1], got {config.augment}"),
         (config.dropout is None or 0.0 <= config.dropout < 1.0, f"--dropout must be in [0, 1), got {config.dropout}"),
         (0.0 <= config.ema_decay < 1.0, f"--ema-decay must be in [0, 1), got {config.ema_decay}"),
@@ -159,7 +162,7 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
     run = TrainingRun(out, name=f"pretrain ({config.preset})", ctx=ctx, resume=resume, config=config.as_dict(),
-                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0, "x0_skip": False})
+                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0, "x0_skip": False, "snr_weight_cap": 0.0})
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)
@@ -199,6 +202,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     model.action_embed.requires_grad_(False)
     schedule = CosineSchedule(config.diffusion_steps)
     model.use_schedule(schedule.alphas_cumprod)
+    step_weight = (snr_step_weights(schedule.snr(), config.snr_weight_cap).to(ctx.device)
+                   if config.snr_weight_cap else None)
     average = WeightAverage(model, config.ema_decay)
     trained = wrap_ddp(model, ctx)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -227,7 +232,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
         with autocast(ctx.device, config.precision):
             prediction = trained(schedule.add_noise(x, t_rows, noise[rows].to(ctx.device)), t_rows, mask=mask,
                                  text=text, text_keep=keep[rows].to(ctx.device)).float()
-        rec = masked_mse_per_sample(prediction, x, mask).mean()
+        rec = masked_mse_per_sample(prediction, x, mask)
+        rec = (rec if step_weight is None else rec * step_weight[t_rows]).mean()
         vel = velocity(prediction, x, mask)
         loss = rec + config.lambda_vel * vel
         lr = _learning_rate(config, index)
