@@ -149,6 +149,41 @@ def test_shot_guidance_and_guidance_interval_are_recorded_and_checked(pipeline):
         assert proc.returncode == 1 and message in proc.stderr, proc.stderr
 
 
+def test_smooth_low_passes_each_generated_clip_and_is_recorded(pipeline):
+    """`--smooth S`: every stored clip is the unsmoothed clip of the same seed, low-passed by a
+    Gaussian of S * fps frames; the setting is recorded, and a bad value is one line."""
+    from kinemic_cli.generate.sampler import smooth_joints
+
+    _gen(pipeline, "--per-class", "2", "--collection", "g-rough")
+    _gen(pipeline, "--per-class", "2", "--smooth", "0.1", "--collection", "g-smooth")
+    with MotionStore(pipeline["store"]).collection("g-smooth") as coll:
+        assert coll.attrs["smooth"] == 0.1
+        fps = coll.fps
+    rough_ids, rough = _frames(pipeline["store"], "g-rough")
+    smooth_ids, smooth = _frames(pipeline["store"], "g-smooth")
+    assert rough_ids == smooth_ids
+    for a, b in zip(rough, smooth):
+        expected = smooth_joints(a[:, 0, :, :3], 0.1 * fps)
+        np.testing.assert_allclose(b[:, 0, :, :3], expected, atol=2e-6)
+        assert np.abs(np.diff(b[:, 0, :, :3], axis=0)).mean() < np.abs(np.diff(a[:, 0, :, :3], axis=0)).mean()
+    proc = run_kinemic("generate", "--model", str(pipeline["adapted"]), "--per-class", "1", "--smooth", "2",
+                       "--store", pipeline["store"], check=False)
+    assert proc.returncode == 1 and "--smooth must be in [0, 1]" in proc.stderr, proc.stderr
+
+
+def test_smooth_joints_keeps_a_still_pose_and_damps_jitter():
+    from kinemic_cli.generate.sampler import smooth_joints
+
+    rng = np.random.default_rng(0)
+    still = np.broadcast_to(rng.normal(size=(1, 22, 3)), (40, 22, 3)).astype(np.float32)
+    np.testing.assert_allclose(smooth_joints(still, 1.0), still, atol=1e-6)
+    assert smooth_joints(still, 1.0).dtype == np.float32 and smooth_joints(still, 0.0) is still
+    jitter = still + 0.01 * rng.normal(size=still.shape).astype(np.float32)
+    # white noise through a Gaussian of sigma 1 frame keeps 1 / sqrt(2 sqrt(pi)) of its std (0.53)
+    kept = (smooth_joints(jitter, 1.0) - still)[5:-5].std() / (jitter - still)[5:-5].std()
+    assert 0.45 < kept < 0.62, kept
+
+
 def test_kill_9_then_resume_equals_an_uninterrupted_run(pipeline):
     args = ("--per-class", "30", "--batch-size", "3", "--commit-every", "6")
     _gen(pipeline, *args, "--collection", "g-whole")

@@ -37,6 +37,7 @@ def generate(
     from_shots: Annotated[Optional[float], typer.Option("--from-shots", help="Start each clip from a real shot of its class noised to this fraction of the schedule (SDEdit; 1 = all noise): keeps the shot's timing, varies the rest. Default: from pure noise.")] = None,
     guidance: Annotated[Optional[float], typer.Option("--guidance", help="Classifier-free guidance scale (1 = none); default 1.5 for an adapted model (chosen with the shots' recogniser), 2.5 for a --text prompt (MDM's).")] = None,
     guidance_above: Annotated[float, typer.Option("--guidance-above", help="Guide only the steps above this fraction of the noise schedule (where the class is decided); below it the conditional prediction alone, which keeps motion. Default 0: every step.")] = 0.0,
+    smooth: Annotated[float, typer.Option("--smooth", help="Low-pass the generated joints over time (Gaussian sigma, seconds). Students of an x0-skip prior leave the last steps' noise as jitter; 0.05 brings it to tracked clips' level. Default 0: off.")] = 0.0,
     shot_guidance: Annotated[float, typer.Option("--shot-guidance", help="Mix each step's prediction with the shots' own denoiser (the posterior mean of the clip under its class's shots) at this weight: 0 = off, 1 = reproduce shots. Keeps classes the source corpus lacks.")] = 0.0,
     shot_guidance_above: Annotated[float, typer.Option("--shot-guidance-above", help="Apply --shot-guidance only at the steps above this fraction of the noise schedule, so the student finishes each clip itself instead of the nearest shot (for students of an x0-skip prior). Default 0: every step.")] = 0.0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips sampled together (does not change any clip).")] = 16,
@@ -65,7 +66,7 @@ def generate(
         model=model, collection=collection, per_class=per_class, oversample=oversample,
         counts_file=None if counts is None else str(counts),
         classes=[c for c in classes.split(",") if c.strip()] if classes else None, text=text, n=n, length=length,
-        sampler=sampler, steps=steps, guidance=guidance, guidance_above=guidance_above, shot_guidance=shot_guidance, shot_guidance_above=shot_guidance_above, from_shots=from_shots, precision=precision, seed=seed, batch_size=batch_size, compute_rows=compute_rows,
+        sampler=sampler, steps=steps, guidance=guidance, guidance_above=guidance_above, shot_guidance=shot_guidance, shot_guidance_above=shot_guidance_above, smooth=smooth, from_shots=from_shots, precision=precision, seed=seed, batch_size=batch_size, compute_rows=compute_rows,
         device=device, shard=shard,
         resume=resume, overwrite=overwrite, commit_every=commit_every, gif=None if out is None else str(out))
     result = run_generate(request, store=open_store(store))

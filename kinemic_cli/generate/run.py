@@ -58,6 +58,7 @@ class GenerateRequest:
     guidance_above: float = 0.0
     shot_guidance: float = 0.0
     shot_guidance_above: float = 0.0
+    smooth: float = 0.0
     precision: str = "fp32"
     seed: int = 0
     batch_size: int = 16
@@ -210,10 +211,12 @@ def _options(request: GenerateRequest) -> SamplingOptions:
                            f"got {request.shot_guidance_above}")
     if request.shot_guidance_above and not request.shot_guidance:
         raise KinemicError("--shot-guidance-above needs --shot-guidance W > 0 (it limits where that pull applies)")
+    if not 0.0 <= request.smooth <= 1.0:
+        raise KinemicError(f"--smooth must be in [0, 1] seconds (the low-pass's sigma), got {request.smooth}")
     return SamplingOptions(sampler=request.sampler, steps=request.steps, guidance=float(request.guidance),
                            precision=check_precision(request.precision), from_shots=request.from_shots,
                            guidance_above=float(request.guidance_above), shot_guidance=float(request.shot_guidance),
-                           shot_guidance_above=float(request.shot_guidance_above))
+                           shot_guidance_above=float(request.shot_guidance_above), smooth=float(request.smooth))
 
 
 def real_beside_generated(coll, store: MotionStore) -> tuple[list, list[str]]:
@@ -276,7 +279,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
-    for key in ("guidance_above", "shot_guidance", "shot_guidance_above"):  # recorded when used, so older runs still resume and merge
+    for key in ("guidance_above", "shot_guidance", "shot_guidance_above", "smooth"):  # recorded when used, so older runs still resume and merge
         if getattr(request, key):
             attrs[key] = float(getattr(request, key))
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them

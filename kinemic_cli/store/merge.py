@@ -16,7 +16,7 @@ __all__ = ["merge_collections"]
 
 #: settings a generated collection records that decide its numbers; shards of one run share them
 GENERATION_SETTINGS = ("generator", "sampler", "steps", "guidance", "precision", "compute_rows", "from_shots",
-                       "guidance_above", "shot_guidance", "shot_guidance_above")
+                       "guidance_above", "shot_guidance", "shot_guidance_above", "smooth")
 
 
 def merge_collections(store: MotionStore, sources: list[str], into: str, *, order: str = "sample_id",
