@@ -46,7 +46,7 @@ def pretrain(
     augment: Annotated[float, typer.Option("--augment", help="Share of drawn windows replaced by a posture/proportion variation (tilt, scale, shear, time warp), so the prior also covers bodies and postures its corpus lacks; 0 = off.")] = 0.0,
     lambda_vel: Annotated[float, typer.Option("--lambda-vel", help="Weight of the velocity loss (feature and decoded-joint velocities, relative to the corpus's own; 0 = off).")] = 0.0,
     x0_skip: Annotated[bool, typer.Option("--x0-skip/--no-x0-skip", help="Predict x0 as sqrt(a_t) x_t + sqrt(1 - a_t) F (the v-parameterisation): a nearly clean input passes through, so the last sampling steps keep detail; off = MDM's plain x0 output.")] = False,
-    snr_weight_cap: Annotated[float, typer.Option("--snr-weight-cap", help="Weight each step's loss by clamp(SNR(t), 1, G) (normalised to mean 1). With --x0-skip and G above the schedule's largest SNR (1000 for 50 steps) the loss is v-prediction's, so the last steps learn to remove noise; 0 = every step alike.")] = 0.0,
+    snr_weight_cap: Annotated[float, typer.Option("--snr-weight-cap", help="Weight each step's loss by clamp(SNR(t), 1, G) (normalised to mean 1). With --x0-skip and G above the schedule's largest SNR (1000 for 50 steps) the loss is v-prediction's (uniform in the network's output), so the last steps count; 0 = every step alike.")] = 0.0,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default per preset: tiny 1e-3, small 4e-4, paper 1e-4).")] = None,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
     grad_clip: Annotated[float, typer.Option("--grad-clip", help="Gradient norm clip.")] = 1.0,
