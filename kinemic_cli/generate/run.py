@@ -25,6 +25,7 @@ from ..runtime.distributed import resolve_device
 from ..runtime.precision import check_precision
 from ..runtime.provenance import collect_provenance, file_sha256
 from ..store import MotionStore
+from ..store.merge import OPTIONAL_GENERATION_SETTINGS
 from .into_store import generate_into_store
 from .plan import length_batches, parse_shard, plan_generation, shard_plan
 from .sampler import CPU_COMPUTE_ROWS, DiffusionClipSampler, SamplingOptions
@@ -279,7 +280,7 @@ def run_generate(request: GenerateRequest, *, store: MotionStore) -> dict:
              "from_shots": request.from_shots if request.from_shots is not None else "",
              "precision": request.precision, "compute_rows": request.compute_rows,
              "generator": facts["method"]}
-    for key in ("guidance_above", "shot_guidance", "shot_guidance_above", "smooth"):  # recorded when used, so older runs still resume and merge
+    for key in OPTIONAL_GENERATION_SETTINGS:
         if getattr(request, key):
             attrs[key] = float(getattr(request, key))
     if facts.get("fewshot"):  # the shots the generator was adapted on: train-har / filter check them

@@ -162,7 +162,8 @@ def _run(config: PretrainConfig, store: MotionStore, resume: bool, ctx: DistCont
     out = Path(config.out)
     local_batch_size(config.batch_size, ctx)  # the global batch must split evenly over the processes
     run = TrainingRun(out, name=f"pretrain ({config.preset})", ctx=ctx, resume=resume, config=config.as_dict(),
-                      free_keys=RESUME_FREE_KEYS, absent_means={"augment": 0.0, "x0_skip": False, "snr_weight_cap": 0.0})
+                      free_keys=RESUME_FREE_KEYS,
+                      absent_means={"augment": 0.0, "x0_skip": False, "snr_weight_cap": 0.0})
     if not store.has(config.source):
         raise KinemicError(f"--source: no collection {config.source!r} in {store.path} (see `kinemic store ls`)")
     source = store.collection(config.source)

@@ -14,9 +14,12 @@ from .index import MotionStore
 
 __all__ = ["merge_collections"]
 
+#: sampling options a generated collection records only when used, so collections made before
+#: an option existed still resume and merge with runs that leave it off
+OPTIONAL_GENERATION_SETTINGS = ("guidance_above", "shot_guidance", "shot_guidance_above", "smooth")
 #: settings a generated collection records that decide its numbers; shards of one run share them
 GENERATION_SETTINGS = ("generator", "sampler", "steps", "guidance", "precision", "compute_rows", "from_shots",
-                       "guidance_above", "shot_guidance", "shot_guidance_above", "smooth")
+                       *OPTIONAL_GENERATION_SETTINGS)
 
 
 def merge_collections(store: MotionStore, sources: list[str], into: str, *, order: str = "sample_id",
